@@ -25,6 +25,17 @@ def build_picture(out: Path):
     Image.fromarray(strip).save(out, optimize=True)
 
 
+def build_hello(out: Path):
+    "Mid-frames of the five letters of the README's `signllm generate \"hello\" --lang ase`."
+    from PIL import Image
+    from signllm.generator import generate
+    from signllm.render import PoseRenderer
+    pose = generate("hello", "ase")
+    renderer = PoseRenderer(pose, width=200, height=200)
+    strip = np.concatenate([renderer.frame((s.start + s.end) // 2) for s in pose.meta["segments"]], axis=1)
+    Image.fromarray(strip).save(out, optimize=True)
+
+
 def build_readme():
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", str(REPO / "nbs" / "index.ipynb"),
                     "--output", "README", "--output-dir", str(REPO)], check=True, capture_output=True)
@@ -36,5 +47,6 @@ def build_readme():
 
 if __name__ == "__main__":
     build_picture(REPO / "docs" / "phoenix_frames.png")
+    build_hello(REPO / "docs" / "hello_frames.png")
     build_readme()
-    print("wrote README.md and docs/phoenix_frames.png")
+    print("wrote README.md, docs/phoenix_frames.png and docs/hello_frames.png")
