@@ -15,7 +15,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 
 echo "== 2/3 notebooks (nbdev-test; cells flagged slow/notest are skipped)"
-nbdev-test --n_workers 2 --timing || failed+=(notebooks)
+nbdev-test --n-workers 2 --timing || failed+=(notebooks)
 
 echo "== 3/3 pytest"
 pytest -q
