@@ -315,10 +315,13 @@ def test_openpose_bad_input(tmp_path, case, words):
     for w in words: assert w in str(e.value)
 
 
-def test_read_keypoints_shipped_layouts_to_sign50():
+def test_read_keypoints_shipped_layouts_to_sign50(tmp_path):
     for path in (DATA / "words" / "ase_FOOTBALL.pose", DATA / "words" / "sgg" / "kinder.pose"):
         sign = read_keypoints(path).to_sign50()
         assert sign.skeleton == SIGN50 and sign.mask[:, SIGN50.index("BODY", "RIGHT_WRIST")].mean() > 0.9
+    unknown = Pose(np.zeros((3, 2, 2), np.float32), None, 25, Skeleton("x", [Component("MARKERS", ("A", "B"))]))
+    with pytest.raises(SignLLMError, match="unknown layout"):  # synthetic: a layout the kit cannot map
+        read_keypoints(write_pose(unknown, tmp_path / "markers.pose"))
 
 
 # ---------------------------------------------------------------- bad video input
