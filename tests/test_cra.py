@@ -170,3 +170,16 @@ def test_cli_help():
     assert e.value.code == 0
     text = out.getvalue()
     assert "signllm train tokenizer" in text and "--devices" in text and "--resume" in text and "examples:" in text
+
+
+def test_characters_and_words_plot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from signllm.cra import plot_characters_and_words
+    vocab = CRAVocab(4, [(0, 0), (1, 2)])
+    chars = np.array([0, 0, 1, 2, 3])
+    fig, ax = plt.subplots()
+    plot_characters_and_words(ax, chars, vocab.encode(chars), vocab)
+    assert len(ax.patches) == len(chars) + len(vocab.encode(chars))
+    plt.close("all")

@@ -194,3 +194,22 @@ def test_ddp_two_cpu_processes_one_short_epoch(tmp_path):
     assert "on 2 process(es) (DDPStrategy)" in r.stdout, r.stdout
     assert "trained 2 steps" in r.stdout  # 32 crops / batch 8 / 2 processes
     assert (out / "tokenizer.safetensors").exists() and (out / "checkpoints" / "last.ckpt").exists()
+
+
+def test_scrubber_and_plots_work_from_the_module(trained, data):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from signllm.vqsign import plot_skeleton, plot_tokens, token_scrubber
+    _, heldout = data
+    pose = heldout[1]
+    tokens = trained.model.tokenize(pose)
+    widget = token_scrubber(pose, tokens, TINY.downsample, "dev 2")
+    slider = widget.children[0]
+    assert slider.max == pose.n_frames - 1
+    for frame in (5, pose.n_frames - 1): slider.value = frame  # redraws without error
+    fig, (a, b) = plt.subplots(1, 2)
+    plot_skeleton(a, pose.normalize(), 10, "frame 10")
+    plot_tokens(b, tokens, TINY.downsample, frame=10)
+    assert len(a.lines) > 40  # body + both hands drawn
+    plt.close("all")
