@@ -96,3 +96,13 @@ def test_failed_render_leaves_no_partial_file(cli, tmp_path):
     r = cli("render", DATA / "phoenix14t" / "dev.skels", "-o", out)
     assert_one_line_error(r)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chapter_commands_are_reachable(cli):
+    "Commands whose parsers live in their chapters are dispatched by `signllm`."
+    r = cli("train", "tokenizer", "--help")
+    assert r.returncode == 0 and "signllm train tokenizer" in r.stdout
+    r = cli("extract", "--help")
+    assert r.returncode == 0 and "signllm extract" in r.stdout
+    r = cli("train", "no-such-model")
+    assert r.returncode == 2 and "tokenizer" in r.stderr
