@@ -106,3 +106,15 @@ def test_chapter_commands_are_reachable(cli):
     assert r.returncode == 0 and "signllm extract" in r.stdout
     r = cli("train", "no-such-model")
     assert r.returncode == 2 and "tokenizer" in r.stderr
+
+
+def test_score_command_on_real_data(cli, tmp_path):
+    "signllm score: a real clip against itself scores at the top; bad input gets one line."
+    ref = DATA / "words" / "ase_FOOTBALL.pose"
+    r = cli("score", ref, ref, "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+    report = json.loads(r.stdout)
+    assert report["overall"] >= 95
+    r = cli("score", tmp_path / "missing.mp4", ref)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
