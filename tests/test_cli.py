@@ -118,3 +118,13 @@ def test_score_command_on_real_data(cli, tmp_path):
     assert report["overall"] >= 95
     r = cli("score", tmp_path / "missing.mp4", ref)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_render_appearance_of_a_phoenix_sentence(cli, tmp_path):
+    out = tmp_path / "person.mp4"
+    r = cli("render", DATA / "phoenix14t" / "dev.skels", "--index", "0", "--appearance", "-o", out, "--width", "256", "--height", "256")
+    assert r.returncode == 0, r.stderr
+    assert decoded_frames(out) == 42
+    r = cli("render", DATA / "phoenix14t" / "dev.skels", "--appearance", str(tmp_path / "no-photo.jpg"), "-o", tmp_path / "x.mp4")
+    assert_one_line_error(r)
+    assert not (tmp_path / "x.mp4").exists()
