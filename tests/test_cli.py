@@ -34,11 +34,11 @@ def test_help_is_friendly(cli):
     assert r.returncode == 0 and ".skels" in r.stdout
 
 
-def assert_one_line_error(r, *words):
+def assert_one_line_error(r, *words, prefix="signllm: error:"):
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     err = r.stderr.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("signllm: error:"), err
+    assert err.startswith(prefix), err
     for w in words: assert w in err, err
 
 
@@ -128,3 +128,85 @@ def test_render_appearance_of_a_phoenix_sentence(cli, tmp_path):
     r = cli("render", DATA / "phoenix14t" / "dev.skels", "--appearance", str(tmp_path / "no-photo.jpg"), "-o", tmp_path / "x.mp4")
     assert_one_line_error(r)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_translation_and_generator_commands_are_reachable(cli):
+    for words in (["translate"], ["train", "translator"], ["train", "generator"]):
+        r = cli(*words, "--help")
+        assert r.returncode == 0 and "signllm " + " ".join(words) in r.stdout, (words, r.stderr)
+    r = cli("--help")
+    assert "translate" in r.stdout and "train" in r.stdout
+
+
+def test_translate_the_real_signer_video(cli):
+    "The issue's end-to-end run: video -> MediaPipe keypoints -> sign tokens -> text, with the shipped translator."
+    r = cli("translate", DATA / "signer_video" / "human_signer.mp4", "--verbose")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert any("sign words:" in line for line in lines) and lines[-1].strip()
+    r = cli("translate", DATA / "signer_video" / "human_signer.mp4", "--lang", "fr")
+    assert_one_line_error(r, prefix="signllm translate: error:")
+    assert "unknown target language 'fr'" in r.stderr
+
+
+def test_translate_a_video_with_nobody_in_it(cli, tmp_path):
+    import imageio.v3 as iio
+    import numpy as np
+    video = tmp_path / "wall.mp4"
+    iio.imwrite(video, np.full((12, 96, 128, 3), 180, np.uint8), fps=12)  # synthetic: a grey wall, nobody signing
+    r = cli("translate", video)
+    assert_one_line_error(r, prefix="signllm translate: error:")
+    assert "no signer found in wall.mp4" in r.stderr
+
+
+def test_generate_with_the_learned_generator(cli, tmp_path):
+    out = tmp_path / "schauer.pose"
+    r = cli("generate", "schauer im nordwesten", "--lang", "gsg", "--engine", "model", "-o", out, "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert "model engine" in r.stdout and "tokens: de:schauer de:im de:nordwesten" in r.stdout and out.exists()
+    from signllm.pose import read_pose
+    pose = read_pose(out)
+    assert pose.n_frames > 10 and pose.data.shape[1:] == (50, 3)
+    # auto: the model knows every word of this one ...
+    r = cli("generate", "snow", "--lang", "ase", "--engine", "auto", "-o", tmp_path / "snow.pose")
+    assert r.returncode == 0 and "model engine" in r.stdout and "warning" not in r.stderr, r.stderr
+    # ... not of this one: the lexicon signs it, and stderr says why
+    r = cli("generate", "hello", "--lang", "ase", "--engine", "auto", "-o", tmp_path / "hello.pose")
+    assert r.returncode == 0 and "lexicon engine" in r.stdout, r.stderr
+    assert "warning" in r.stderr and "'hello'" in r.stderr
+    r = cli("generate", "schauer im nordwesten", "--lang", "gsg", "--engine", "auto", "--plan")
+    assert r.returncode == 0 and "learned generator" in r.stdout and not list(tmp_path.glob("*.mp4"))
+
+
+def test_generate_model_engine_bad_input(cli, tmp_path):
+    out = tmp_path / "x.mp4"
+    r = cli("generate", "ciao", "--lang", "ise", "--engine", "model", "-o", out)
+    assert_one_line_error(r)
+    assert "it knows: gsg (German Sign Language), ase (American Sign Language)" in r.stderr
+    r = cli("generate", "schauer", "--lang", "gsg", "--engine", "model", "--glosses", "REGEN", "-o", out)
+    assert_one_line_error(r)
+    assert "prompt2langgloss" in r.stderr
+    r = cli("generate", "schauer", "--lang", "gsg", "--checkpoint", DATA / "words" / "index.csv", "--engine", "model", "-o", out)
+    assert_one_line_error(r)
+    r = cli("generate", "schauer", "--lang", "gsg", "--checkpoint", DATA / "models" / "generator-tiny.safetensors", "-o", out)
+    assert_one_line_error(r)
+    assert "--engine model" in r.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_prompt2langgloss_checkpoint_from_the_command_line(cli, tmp_path):
+    "Train a (very short) Prompt2LangGloss generator, see its gloss step, then sign glosses a learner edited."
+    run = tmp_path / "p2lg"
+    r = cli("train", "generator", "--mode", "prompt2langgloss", "--lang", "gsg", "--steps", "4", "--val-every", "4",
+            "--no-progress", "--out", run)
+    assert r.returncode == 0, r.stderr
+    ckpt = run / "generator.safetensors"
+    r = cli("generate", 'How do you sign "schauer im nordwesten" in DGS?', "--lang", "gsg", "--engine", "model",
+            "--checkpoint", ckpt, "--verbose", "-o", tmp_path / "a.pose")
+    assert r.returncode == 0, r.stderr
+    glosses = next(line for line in r.stdout.splitlines() if line.startswith("tokens: "))
+    assert glosses.startswith("tokens: <gsg>")
+    r = cli("generate", "schauer im nordwesten", "--lang", "gsg", "--engine", "model", "--checkpoint", ckpt,
+            "--glosses", "NORDWEST REGEN", "--verbose", "-o", tmp_path / "b.pose")
+    assert r.returncode == 0, r.stderr
+    assert "tokens: <gsg> NORDWEST REGEN" in r.stdout and (tmp_path / "b.pose").exists()

@@ -1,0 +1,120 @@
+"""Benchmark the Priority Learning Channel (chapter 08_sampler) on the learned generator (chapter 09b_generator_model).
+
+Same data, same model, same step budget, several seeds: the generator (TINY) is trained on the shipped real data of
+both languages — the 5 PHOENIX training sentences (DGS) and 39 English words composed from the real ASL
+fingerspelling clips, 4 sequences of each language per step — once with uniform sampling, once with the Priority Learning Channel, and (with --arms ... priority+rl)
+once with the channel plus the RL (policy-gradient, DTW reward) loss. Every EVAL_EVERY steps the teacher-forced validation loss on
+held-out real data (the 5 PHOENIX dev sentences and 8 ASL words not trained on) is measured; the time spent
+measuring is not counted.
+
+Reported, per seed and on average: the wall time each sampler needs to first reach the validation loss uniform
+sampling reaches at the end of its budget (the mean of its last three measurements), divided by the time uniform
+sampling needs to reach it. Target from the issue: ratio <= 0.75 (at least 25% less time). Whatever it is is printed.
+
+Run: .venv/bin/python bench/sampler.py [--steps 600] [--seeds 0 1 2] [--arms uniform priority priority+rl] [--plot bench_sampler.png]
+
+Measured 2026-11-28 on 2 CPU cores (one thread per run), defaults: uniform 59 s a run, priority 61 s; time ratios
+1.04, never, 1.02 -> mean 1.03, i.e. no gain (target: <= 0.75). The RL arm adds a DTW reward per step and takes
+~7 minutes a run.
+"""
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from signllm.generator_model import (TINY, TrainConfig, fingerspelled_examples, phoenix_examples, train_generator)
+from signllm.sampler import Curve, final_loss, time_ratios, time_to_reach
+from signllm.vqsign import quiet_lightning
+
+HELD_OUT_WORDS = "spring summer autumn winter hail cool humid breeze".split()
+EVAL_EVERY = 25
+
+
+class ValidationClock(pl.Callback):
+    "Every `every` steps: teacher-forced validation loss, against training wall time (measuring time excluded)."
+    def __init__(self, val_examples, every: int):
+        self.val_examples, self.every = val_examples, every
+        self.seconds, self.steps, self.losses = [], [], []
+        self.excluded, self.started = 0.0, None
+
+    def on_train_start(self, trainer, module): self.started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        step = trainer.global_step
+        if step % self.every: return
+        paused = time.perf_counter()
+        model = module.model
+        model.eval()
+        with torch.no_grad():
+            losses = []
+            for lang in dict.fromkeys(e.lang for e in self.val_examples):
+                chosen = [e for e in self.val_examples if e.lang == lang]
+                losses += model(model.batch(chosen))[1].total.tolist()
+        model.train()
+        self.seconds.append(paused - self.started - self.excluded)
+        self.steps.append(step); self.losses.append(float(np.mean(losses)))
+        self.excluded += time.perf_counter() - paused
+
+    def curve(self) -> Curve: return Curve(np.array(self.seconds), np.array(self.steps), np.array(self.losses))
+
+
+def run(arm: str, seed: int, steps: int, batch_size: int, train_examples, val_examples) -> Curve:
+    sampler, rl = {"uniform": ("uniform", 0.0), "priority": ("priority", 0.0), "priority+rl": ("priority", 0.05)}[arm]
+    clock = ValidationClock(val_examples, EVAL_EVERY)
+    config = TrainConfig(steps=steps, batch_size=batch_size, sampler=sampler, rl_weight=rl, seed=seed, val_every=10 ** 9)
+    train_generator(TINY, config, train_examples, (), callbacks=[clock])
+    return clock.curve()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--arms", nargs="+", default=["uniform", "priority"], choices=["uniform", "priority", "priority+rl"],
+                   help="samplers to race (default: uniform priority; add priority+rl for the RL loss, ~7 min a run)")
+    p.add_argument("--batch-size", type=int, default=4, help="sequences per language per step (default 4: 4 of the 5 "
+                   "DGS sentences, 4 of the 39 ASL words, so the sampler has a choice in both groups)")
+    p.add_argument("--plot", default=None, help="write the curves to this PNG")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    train = phoenix_examples("train") + fingerspelled_examples()
+    val = phoenix_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
+    print(f"train: {len(train)} sequences; validation: {len(val)} held-out sequences; {args.steps} steps per run, "
+          f"seeds {args.seeds}")
+    curves = {arm: [] for arm in args.arms}
+    started = time.time()
+    with quiet_lightning():
+        for seed in args.seeds:  # arms interleaved per seed: machine load hits all of them alike
+            for arm in args.arms:
+                curves[arm].append(run(arm, seed, args.steps, args.batch_size, train, val))
+                c = curves[arm][-1]
+                print(f"  seed {seed} {arm:12} final val loss {final_loss(c):.4f}, {c.seconds[-1]:.0f} s training", flush=True)
+    print(f"total bench time {time.time() - started:.0f} s")
+    base = curves["uniform"]
+    print(f"\n{'sampler':14}{'final val loss':>16}{'train s':>9}   time to reach uniform's final loss / uniform's time")
+    for arm, cs in curves.items():
+        ratios = time_ratios(base, cs)
+        print(f"{arm:14}{np.mean([final_loss(c) for c in cs]):>16.4f}{np.mean([c.seconds[-1] for c in cs]):>9.0f}   "
+              f"{' '.join(f'{r:.2f}' for r in ratios)}  -> mean {np.nanmean(ratios):.2f}"
+              + (f" ({np.isnan(ratios).sum()} run(s) never reached it)" if np.isnan(ratios).any() else ""))
+    if "priority" in curves:
+        r = np.nanmean(time_ratios(base, curves["priority"]))
+        print(f"\nPriority Learning Channel: ratio {r:.2f} -> {(1 - r):+.0%} time vs uniform (target: at least 25% less)")
+    if args.plot:
+        import matplotlib; matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(7, 4))
+        colors = {"uniform": "tab:gray", "priority": "tab:blue", "priority+rl": "tab:red"}
+        for arm, cs in curves.items():
+            for i, c in enumerate(cs): ax.plot(c.seconds, c.val_loss, color=colors.get(arm), alpha=0.7, label=arm if i == 0 else None)
+        ax.set_yscale("log"); ax.set_xlabel("training seconds"); ax.set_ylabel("validation loss"); ax.legend()
+        fig.tight_layout(); fig.savefig(args.plot, dpi=100)
+        print(f"wrote {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
