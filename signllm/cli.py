@@ -301,9 +301,13 @@ def _delegate(argv: list[str]) -> int | None:
             return getattr(importlib.import_module(module), function)(argv[len(words):])
     if argv[:1] == ["train"]:
         names = [w[1] for w in DELEGATED if w[0] == "train"]
+        asked = argv[1:] in ([], ["-h"], ["--help"])
         print(f"usage: signllm train {{{','.join(names)}}} ...  (signllm train NAME --help for its options)",
-              file=sys.stderr if argv[1:] else sys.stdout)
-        return 2 if argv[1:] else 0
+              file=sys.stdout if asked else sys.stderr)
+        if asked:
+            for words, (_, _, help) in DELEGATED.items():
+                if words[0] == "train": print(f"  {words[1]:<11} {help}")
+        return 0 if asked else 2
     return None
 
 def main(argv: list[str] | None = None) -> int:

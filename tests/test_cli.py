@@ -136,6 +136,8 @@ def test_translation_and_generator_commands_are_reachable(cli):
         assert r.returncode == 0 and "signllm " + " ".join(words) in r.stdout, (words, r.stderr)
     r = cli("--help")
     assert "translate" in r.stdout and "train" in r.stdout
+    r = cli("train", "--help")
+    assert r.returncode == 0 and "generator" in r.stdout and "translator" in r.stdout
 
 
 def test_translate_the_real_signer_video(cli):
