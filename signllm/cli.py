@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .pose import Pose, SignLLMError, check_input_file, read_pose, read_skels
+from .pose import Pose, SignLLMError, check_input_file, read_pose, read_skels, run_command
 
 # %% auto #0
 __all__ = ['POSE_SUFFIXES', 'OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'DELEGATED', 'load_pose_file', 'describe_pose',
@@ -320,13 +320,4 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if not argv else 2
-    try:
-        return args.func(args)
-    except SignLLMError as e:
-        print(f"signllm: error: {e}", file=sys.stderr)
-    except OSError as e:
-        print(f"signllm: error: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("signllm: interrupted; no output was written", file=sys.stderr)
-        return 130
-    return 2
+    return run_command("signllm", lambda: args.func(args))

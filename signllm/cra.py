@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 
-from .pose import Pose, SignLLMError, atomic_path
+from .pose import Pose, SignLLMError, atomic_path, run_command
 from .vqsign import (BASE, BASE_TRAIN, SHIPPED_SOURCES, TINY, TINY_TRAIN, VQSign, VQSignConfig, TrainConfig,
                             codebook_use, context_accuracy, load_poses, quiet_lightning, read_safetensors, train_vqsign,
                             vqsign_from_state, vqsign_state)
@@ -27,8 +26,8 @@ from .vqsign import (BASE, BASE_TRAIN, SHIPPED_SOURCES, TINY, TINY_TRAIN, VQSign
 # %% auto #0
 __all__ = ['TOKENIZER_FORMAT', 'apply_merge', 'learn_merges', 'CRAVocab', 'random_vocab', 'random_chars', 'check_lossless',
            'sinkhorn', 'entropy_per_char', 'transport_entropy', 'VoltResult', 'volt', 'rotate_positions',
-           'word_embeddings', 'SignTokenizer', 'plot_characters_and_words', 'tokenizer_parser', 'train_tokenizer',
-           'train_tokenizer_main']
+           'word_embeddings', 'SignTokenizer', 'plot_characters_and_words', 'tokenizer_parser', 'resume_checkpoint',
+           'train_tokenizer', 'train_tokenizer_main']
 
 # %% ../nbs/05_cra.ipynb #0e4d56e7
 def apply_merge(tokens: list[int], pair: tuple[int, int], new: int) -> list[int]:
@@ -338,8 +337,11 @@ def _configs(args) -> tuple[VQSignConfig, TrainConfig]:
     if args.max_steps is not None and args.max_epochs is None: overrides["max_epochs"] = -1  # steps decide
     return config, replace(train, seed=args.seed, **overrides)
 
-def _checkpoint(out: Path, resume: bool) -> Path | None:
-    "The checkpoint to resume from, or None; refuses to overwrite a run silently."
+def resume_checkpoint(out: Path,  # the run's output folder (--out)
+                      resume: bool,  # --resume given
+                      ) -> Path | None:
+    "The checkpoint to resume a training run from, or None; refuses a file as --out and overwriting a run silently."
+    if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
     last = out / "checkpoints" / "last.ckpt"
     if resume and not last.exists(): raise SignLLMError(f"--resume: no checkpoint at {last}; train without --resume first")
     if not resume and last.exists():
@@ -351,8 +353,7 @@ def train_tokenizer(args) -> int:
     "Train VQ-Sign, learn the CRA vocabulary, report and save (the body of `signllm train tokenizer`)."
     config, train_config = _configs(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
-    ckpt = _checkpoint(out, args.resume)
+    ckpt = resume_checkpoint(out, args.resume)
     train_poses, val_poses = load_poses(args.data), load_poses(args.val or [])
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise SignLLMError(f"cannot create --out folder {out} ({e.strerror}); choose another") from None
@@ -388,8 +389,6 @@ def _report(tokenizer: SignTokenizer, trainer, train_chars, val_poses, train_pos
 def train_tokenizer_main(argv: list[str] | None = None) -> int:
     "Entry point of `signllm train tokenizer`; returns the exit code (2 on bad input, with one line on stderr)."
     args = tokenizer_parser().parse_args(argv)
-    try:
+    def body():
         with quiet_lightning(): return train_tokenizer(args)
-    except SignLLMError as e:
-        print(f"signllm train tokenizer: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("signllm train tokenizer", body, "interrupted; run again with --resume to continue")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 import time
@@ -24,24 +23,25 @@ import torch.nn as nn
 import pytorch_lightning as pl
 from fastcore.basics import patch
 
-from .pose import SIGN50, Pose, SignLLMError, atomic_path, check_input_file, data_path
+from .pose import SIGN50, Pose, SignLLMError, atomic_path, check_input_file, data_path, run_command
 from .data import read_phoenix, sign_language
 from .generator import generate as lexicon_generate
 from .generator import split_words, word_key
 from .sampler import PriorityChannel, dtw_distance, dtw_reward, policy_gradient_loss
-from .vqsign import quiet_lightning
+from .cra import resume_checkpoint
+from .vqsign import check_checkpoint, check_config, config_from_json, quiet_lightning, read_safetensors
 
 # %% auto #0
-__all__ = ['WRISTS', 'MODES', 'TINY', 'BASE', 'FORMAT', 'ASL_WORDS', 'DEFAULT_CHECKPOINT', 'TRAIN_LANGUAGES', 'dtw_joint_error',
-           'wrist_speed', 'mean_pose', 'still_pose', 'text_words', 'word_overlap', 'nearest_sentence', 'Vocab',
-           'text_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'TrainConfig', 'positions', 'causal_mask',
-           'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'SignGenerator', 'language_tag', 'PoseBatch',
-           'pad_ids', 'Example', 'LossParts', 'Prediction', 'previous_frames', 'future_targets', 'Generated',
-           'parse_prompt', 'save_generator', 'check_config', 'load_generator', 'LanguageBatches', 'ExampleSet',
-           'GeneratorModule', 'check_checkpoint', 'build_generator', 'recentred', 'train_generator', 'phoenix_examples',
-           'fingerspelled_examples', 'default_generator', 'to_phoenix_units', 'Scores', 'score_system',
-           'baseline_outputs', 'back_translation_bleu', 'results_table', 'unknown_words', 'model_covers',
-           'generate_with_model', 'generate_auto', 'generator_parser', 'train_generator_command',
+__all__ = ['WRISTS', 'MODES', 'TINY', 'BASE', 'FORMAT', 'MISMATCH', 'ASL_WORDS', 'DEFAULT_CHECKPOINT', 'TRAIN_LANGUAGES',
+           'dtw_joint_error', 'wrist_speed', 'mean_pose', 'still_pose', 'text_words', 'word_overlap',
+           'nearest_sentence', 'Vocab', 'text_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'TrainConfig',
+           'positions', 'causal_mask', 'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'SignGenerator',
+           'language_tag', 'PoseBatch', 'pad_ids', 'Example', 'LossParts', 'Prediction', 'previous_frames',
+           'future_targets', 'Generated', 'parse_prompt', 'save_generator', 'load_generator', 'LanguageBatches',
+           'ExampleSet', 'GeneratorModule', 'check_generator_checkpoint', 'build_generator', 'recentred',
+           'train_generator', 'phoenix_examples', 'fingerspelled_examples', 'default_generator', 'to_phoenix_units',
+           'Scores', 'score_system', 'baseline_outputs', 'back_translation_bleu', 'results_table', 'unknown_words',
+           'model_covers', 'generate_with_model', 'generate_auto', 'generator_parser', 'train_generator_command',
            'train_generator_main']
 
 # %% ../nbs/09b_generator_model.ipynb #46f8622f
@@ -603,36 +603,15 @@ def save_generator(model: SignGenerator, path: str | Path, info: dict | None = N
     return Path(path)
 
 # %% ../nbs/09b_generator_model.ipynb #72370e83
-def check_config(stored: GeneratorConfig, expected: GeneratorConfig | None, where: str) -> None:
-    "Raise a SignLLMError naming the differing fields when `stored` is not `expected`."
-    if expected is None or stored == expected: return
-    diff = [f.name for f in fields(GeneratorConfig) if getattr(stored, f.name) != getattr(expected, f.name)]
-    got = ", ".join(f"{n}={getattr(stored, n)!r}" for n in diff)
-    want = ", ".join(f"{n}={getattr(expected, n)!r}" for n in diff)
-    raise SignLLMError(f"{where} holds a generator with {got}, but {want} was asked for; "
-                       "load it without a config, or train one with that configuration")
-
-def _stored_config(text: str | None, where: str) -> GeneratorConfig:
-    if text is None: raise SignLLMError(f"{where} has no generator configuration; is it a signllm generator file?")
-    stored, known = json.loads(text), {f.name for f in fields(GeneratorConfig)}
-    if set(stored) != known:
-        raise SignLLMError(f"{where} has configuration fields {sorted(set(stored) ^ known)} this version does not know; "
-                           "it was written by another signllm version")
-    return GeneratorConfig(**stored)
+MISMATCH = "was asked for; load it without a config, or train one with that configuration"
 
 # %% ../nbs/09b_generator_model.ipynb #9c01258f
 def load_generator(path: str | Path,  # a file written by save_generator / `signllm train generator`
                    config: GeneratorConfig | None = None,  # the architecture expected (None: whatever the file holds)
                    ) -> SignGenerator:
     "Load a SignGenerator saved with `save_generator`, refusing another configuration."
-    from safetensors import safe_open
-    path = check_input_file(path, "generator checkpoint")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata, tensors = dict(f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise SignLLMError(f"{path} is not a readable .safetensors file ({type(e).__name__}); "
-                           "give a file written by `signllm train generator`") from None
+    tensors, metadata = read_safetensors(path, "generator checkpoint", "`signllm train generator`")
+    path = Path(path)
     if metadata.get("format") != FORMAT:
         raise SignLLMError(f"{path.name} is a {metadata.get('format', 'unknown')!r} file, not a signllm generator")
     model = SignGenerator(_check_stored(metadata, path.name, config))
@@ -652,8 +631,8 @@ def load_generator(path: str | Path,  # a file written by save_generator / `sign
     return model.eval()
 
 def _check_stored(metadata: dict, where: str, expected: GeneratorConfig | None) -> GeneratorConfig:
-    stored = _stored_config(metadata.get("config"), where)
-    check_config(stored, expected, where)
+    stored = config_from_json(metadata.get("config"), where, GeneratorConfig, "generator")
+    check_config(stored, expected, where, MISMATCH)
     return stored
 
 # %% ../nbs/09b_generator_model.ipynb #23c67eb7
@@ -815,16 +794,9 @@ def on_load_checkpoint(self: GeneratorModule, checkpoint: dict):
             channel.last_loss = np.array([np.nan if x is None else x for x in c["last_loss"]])
 
 # %% ../nbs/09b_generator_model.ipynb #ee8c16bd
-def check_checkpoint(ckpt_path: str | Path, config: GeneratorConfig) -> Path:
+def check_generator_checkpoint(ckpt_path: str | Path, config: GeneratorConfig) -> Path:
     "The path, if it is a Lightning checkpoint of a generator with this configuration; else a SignLLMError."
-    path = check_input_file(ckpt_path, "checkpoint")
-    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise SignLLMError(f"{path} is not a loadable training checkpoint ({type(e).__name__}); "
-                           "resume from a last.ckpt written by `signllm train generator`") from None
-    stored = (ckpt.get("hyper_parameters") or {}).get("config")
-    check_config(_stored_config(json.dumps(stored) if stored else None, path.name), config, path.name)
-    return path
+    return check_checkpoint(ckpt_path, config, "signllm train generator", "generator", MISMATCH)
 
 # %% ../nbs/09b_generator_model.ipynb #1ee220d6
 def build_generator(config: GeneratorConfig, examples: Sequence[Example]) -> SignGenerator:
@@ -865,7 +837,7 @@ def train_generator(config: GeneratorConfig,  # architecture
                               alpha=1.0 if train.sampler == "priority" else 0.0, anneal_steps=train.steps, seed=train.seed)
     module.channel = batches
     loader = torch.utils.data.DataLoader(ExampleSet(examples), batch_sampler=batches, collate_fn=_as_list)
-    if ckpt_path is not None: check_checkpoint(ckpt_path, config)
+    if ckpt_path is not None: check_generator_checkpoint(ckpt_path, config)
     trainer = pl.Trainer(**_trainer_options(train, out_dir, progress, callbacks))
     threads = torch.get_num_threads()
     torch.set_num_threads(train.threads)
@@ -1083,20 +1055,12 @@ def _examples(args) -> tuple[list[Example], list[Example]]:
     ordered = sorted(train, key=lambda e: codes.index(e.lang))
     return ordered, val
 
-def _resume_from(out: Path, resume: bool) -> Path | None:
-    last = out / "checkpoints" / "last.ckpt"
-    if resume and not last.exists(): raise SignLLMError(f"--resume: no checkpoint at {last}; train without --resume first")
-    if not resume and last.exists():
-        raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
-    return last if resume else None
-
 # %% ../nbs/09b_generator_model.ipynb #235da03c
 def train_generator_command(args) -> int:
     "Train, report and save (the body of `signllm train generator`)."
     config, train = _train_options(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
-    ckpt = _resume_from(out, args.resume)
+    ckpt = resume_checkpoint(out, args.resume)
     examples, val = _examples(args)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -1136,8 +1100,6 @@ def train_generator_main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = generator_parser().parse_args(argv)
     args.argv = argv  # recorded in the saved model
-    try:
+    def body():
         with quiet_lightning(): return train_generator_command(args)
-    except SignLLMError as e:
-        print(f"signllm train generator: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("signllm train generator", body, "interrupted; run again with --resume to continue")

@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .pose import (COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, SignLLMError, Skeleton,
-                          check_input_file, holistic_skeleton, read_pose, write_pose)
+                          check_input_file, holistic_skeleton, read_pose, run_command, write_pose)
 
 # %% auto #0
 __all__ = ['FACE_MODES', 'POSE_MODELS', 'IMAGE_SUFFIXES', 'OPENPOSE_BODY_POINTS', 'OPENPOSE_BODY_LIMBS', 'OPENPOSE_FACE_POINTS',
@@ -730,13 +730,8 @@ def extract_main(argv: list[str] | None = None,  # arguments after `signllm extr
     args = _extract_parser().parse_args(argv)
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _raise_interrupt)
-    try: return _extract(args)
-    except SignLLMError as e:
-        print(f"signllm extract: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("signllm extract: interrupted; finished .pose files are kept, run again to resume", file=sys.stderr)
-        return 130
+    try: return run_command("signllm extract", lambda: _extract(args),
+                            "interrupted; finished .pose files are kept, run again to resume")
     finally:
         if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, previous)
 

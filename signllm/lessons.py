@@ -16,19 +16,19 @@ import math
 import os
 import re
 import sqlite3
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from fastcore.basics import patch
 
-from .pose import HAND_POINTS, SIGN50, Pose, SignLLMError, atomic_path, check_input_file, write_pose
+from .sampler import dtw
+from .pose import HAND_POINTS, SIGN50, Pose, SignLLMError, atomic_path, check_input_file, run_command, write_pose
 from .data import LEXICON_COLUMNS, LexiconEntry, _lexicon_entry, sign_language
 from .keypoints import VIDEO_SUFFIXES, extract_pose, read_keypoints, video_info
 from .generator import (Lexicon, compose, default_lexicon, generate, letter_core, prepare_clip, signing_span,
@@ -40,9 +40,9 @@ __all__ = ['MIN_VISIBLE', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'MISSING', 'HINT_F
            'cache_folder', 'load_sign', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack', 'hand_track',
            'channel_differences', 'dtw_path', 'dominant_hand', 'Moment', 'worst_moments', 'moment_hint', 'LetterScore',
            'ScoreReport', 'score_attempt', 'verdict', 'score_main', 'Progress', 'record_webcam', 'save_upload',
-           'PracticeSession', 'show_report', 'spelling_reference', 'letter_match', 'score_spelling', 'letter_strip',
-           'SpellingDrill', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon', 'repair_lexicon', 'class_lexicon',
-           'LexiconBuilder']
+           'video_inputs', 'PracticeSession', 'show_report', 'spelling_reference', 'letter_match', 'score_spelling',
+           'letter_strip', 'SpellingDrill', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon', 'repair_lexicon',
+           'class_lexicon', 'LexiconBuilder']
 
 # %% ../nbs/12_lessons.ipynb #db77bc32
 def cache_folder() -> Path:
@@ -204,19 +204,8 @@ def channel_differences(attempt: Pose,  # prepared attempt
 def dtw_path(cost: np.ndarray,  # (n, m) frame differences, attempt × reference
              ) -> tuple[np.ndarray, float]:
     "The alignment (K, 2) of attempt frames to reference frames with the least total cost, and that cost."
-    n, m = cost.shape
-    D = np.full((n + 1, m + 1), np.inf); D[0, 0] = 0
-    for i in range(1, n + 1):
-        row = cost[i - 1].astype(np.float64)
-        base = row + np.minimum(D[i - 1, :-1], D[i - 1, 1:])  # arrive diagonally or from above, (m,)
-        running = np.cumsum(row)
-        D[i, 1:] = running + np.minimum.accumulate(base - running)  # or along the row from the left
-    i, j, path = n, m, [(n - 1, m - 1)]
-    while (i, j) != (1, 1):
-        steps = ((D[i - 1, j - 1], i - 1, j - 1), (D[i - 1, j], i - 1, j), (D[i, j - 1], i, j - 1))
-        _, i, j = min(steps, key=lambda s: s[0])
-        path.append((i - 1, j - 1))
-    return np.array(path[::-1]), float(D[n, m])
+    result = dtw(cost, path=True)
+    return result.path, result.total
 
 # %% ../nbs/12_lessons.ipynb #2f895b07
 def dominant_hand(pose: Pose,  # prepared
@@ -507,17 +496,12 @@ def score_main(argv: list[str] | None = None,  # arguments after `signllm score`
                ) -> int:
     "`signllm score ATTEMPT REFERENCE [--json]`: 0 = scored, 2 = bad input."
     args = _score_parser().parse_args(argv)
-    try:
+    def body():
         report = score_attempt(args.attempt, args.reference, mirror=args.mirror, dominant=args.dominant,
                                cache=not args.no_cache)
-    except SignLLMError as e:
-        print(f"signllm score: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("signllm score: interrupted", file=sys.stderr)
-        return 130
-    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.summary())
-    return 0
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.summary())
+        return 0
+    return run_command("signllm score", body, "interrupted")
 
 # %% ../nbs/12_lessons.ipynb #f7777d57
 PROGRESS_SCHEMA = (
@@ -679,6 +663,23 @@ def save_upload(upload,  # a FileUpload widget's `.value` (a tuple of dicts), or
     with atomic_path(folder / name) as tmp: tmp.write_bytes(content)
     return folder / name
 
+def video_inputs(upload,  # a FileUpload widget
+                 use: Callable[[Path], None],  # gets each uploaded (or recorded) video
+                 folder: Path,  # where uploads and recordings are kept
+                 messages,  # an Output widget: a problem is printed there in one line, never a traceback
+                 record=None,  # a Button that records from the webcam, if the widget has one
+                 name: str = "webcam",  # recordings are saved as NAME-<time>.mp4
+                 seconds: float = 4.0,  # recording length
+                 ) -> None:
+    "Wire an upload widget (and a record button) to `use`."
+    def take(get_video: Callable[[], Path]):
+        try: use(get_video())
+        except SignLLMError as e:
+            with messages: print(f"⚠ {e}")
+    upload.observe(lambda change: change["new"] and take(lambda: save_upload(change["new"], folder)), names="value")
+    if record is not None:
+        record.on_click(lambda _: take(lambda: record_webcam(folder / f"{name}-{int(time.time())}.mp4", seconds)))
+
 # %% ../nbs/12_lessons.ipynb #114f03e5
 class PracticeSession:
     "Practice mode for one learner: pick a phrase, watch the reference, record or upload an attempt, get scored."
@@ -770,12 +771,6 @@ def widget(self: PracticeSession):
             except SignLLMError as e: self.results.clear_output(); print(f"⚠ {e}"); return
             self.results.clear_output(); show_report(report)
 
-    def on_upload(change):
-        if not change["new"]: return
-        try: score(save_upload(change["new"], self.folder))
-        except SignLLMError as e:
-            with self.results: print(f"⚠ {e}")
-
     def on_record(_):
         with self.results:
             self.results.clear_output(); print(f"recording {self.seconds.value:g} s… sign now")
@@ -784,7 +779,7 @@ def widget(self: PracticeSession):
         score(path)
 
     self.phrase_menu.observe(show_reference, names="value")
-    self.upload.observe(on_upload, names="value")
+    video_inputs(self.upload, score, self.folder, self.results)
     self.record_button.on_click(on_record)
     show_reference()
     self._box = widgets.VBox([widgets.HBox([self.phrase_menu, self.mirror_box]), self.reference_area,
@@ -939,18 +934,8 @@ def widget(self: SpellingDrill):
             except SignLLMError as e: print(f"⚠ {e}"); return
             show_report(report)
 
-    def on_upload(change):
-        if not change["new"]: return
-        try: score(save_upload(change["new"], self.folder))
-        except SignLLMError as e:
-            with results: print(f"⚠ {e}")
-
-    def on_record(_):
-        try: score(record_webcam(self.folder / f"spelling-{int(time.time())}.mp4", 5.0))
-        except SignLLMError as e:
-            with results: print(f"⚠ {e}")
-
-    show.on_click(show_word); upload.observe(on_upload, names="value"); record.on_click(on_record)
+    show.on_click(show_word)
+    video_inputs(upload, score, self.folder, results, record, "spelling", 5.0)
     show_word()
     self._box = widgets.VBox([widgets.HBox([word, lang, show]), letters, widgets.HBox([mirror, upload, record]), results])
     return self._box
@@ -1192,17 +1177,6 @@ def widget(self: LexiconBuilder):
             print(f"{self.pose.n_frames} frames; the signing is frames {start}–{end} (move the slider to change)")
         show_clip()
 
-    def on_upload(change):
-        if not change["new"]: return
-        try: loaded(save_upload(change["new"], self.workdir))
-        except SignLLMError as e:
-            with messages: print(f"⚠ {e}")
-
-    def on_record(_):
-        try: loaded(record_webcam(self.workdir / f"sign-{int(time.time())}.mp4", 3.0))
-        except SignLLMError as e:
-            with messages: print(f"⚠ {e}")
-
     def on_add(_):
         with messages:
             try: entry = self.add(word.value, gloss.value or None, tuple(trim.value))
@@ -1217,7 +1191,8 @@ def widget(self: LexiconBuilder):
             for step in pose.meta["plan"]: print(step)
             display(Player(pose, [sentence.value], width=320, height=320).widget)
 
-    upload.observe(on_upload, names="value"); record.on_click(on_record); trim.observe(show_clip, names="value")
+    video_inputs(upload, loaded, self.workdir, messages, record, "sign", 3.0)
+    trim.observe(show_clip, names="value")
     add.on_click(on_add); try_it.on_click(on_try)
     self._box = widgets.VBox([widgets.HBox([upload, record]), trim, preview, widgets.HBox([word, gloss, add]), messages,
                               widgets.HBox([sentence, try_it]), composed])

@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .pose import Pose, SignLLMError
+from .sampler import dtw
 
 # %% auto #0
 __all__ = ['check_pairs', 'bleu', 'chrf', 'lcs_length', 'rouge_l_sentence', 'rouge_l', 'TranslationScores', 'translation_scores',
@@ -114,17 +115,11 @@ def frame_distances(a: np.ndarray,  # (n, F) frames
 def dtw_distance(a: np.ndarray,  # (n, F) frames of one sequence
                  b: np.ndarray,  # (m, F) frames of the other
                  ) -> float:
-    "DTW alignment cost divided by n + m (symmetric steps, Euclidean frame distance), vectorised by anti-diagonals."
+    "DTW alignment cost divided by n + m (symmetric steps, Euclidean frame distance)."
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or not len(a) or not len(b):
         raise SignLLMError(f"DTW needs two non-empty (frames, features) arrays with equal features, got {a.shape} and {b.shape}")
-    cost, (n, m) = frame_distances(a, b), (len(a), len(b))
-    D = np.full((n + 1, m + 1), np.inf); D[0, 0] = 0
-    for k in range(2, n + m + 1):  # cells with i + j = k
-        i = np.arange(max(1, k - m), min(n, k - 1) + 1)
-        j = k - i
-        D[i, j] = cost[i - 1, j - 1] + np.minimum(np.minimum(D[i - 1, j], D[i, j - 1]), D[i - 1, j - 1])
-    return float(D[n, m] / (n + m))
+    return dtw(frame_distances(a, b)).total / (len(a) + len(b))
 
 # %% ../nbs/11_metrics.ipynb #6ff738a1
 class RetrievalBaseline:

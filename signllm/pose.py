@@ -12,23 +12,38 @@ import os
 import re
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+import sys
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['HAND_POINTS', 'HAND_LIMBS', 'SIGN50', 'PHOENIX50', 'HOLISTIC_BODY_POINTS', 'HOLISTIC_BODY_LIMBS', 'SKELS_FRAME',
-           'MAX_POSE_BYTES', 'COMPONENT_ALIASES', 'SIGN50_BODY_SOURCES', 'SignLLMError', 'atomic_path', 'data_path',
-           'Component', 'Skeleton', 'holistic_skeleton', 'Pose', 'pose_from_skels_line', 'pose_to_skels_line',
-           'read_skels', 'check_input_file', 'from_pose_format', 'to_pose_format', 'read_pose', 'write_pose',
-           'to_sign50', 'normalize', 'mirror', 'resample', 'fill_gaps']
+           'MAX_POSE_BYTES', 'COMPONENT_ALIASES', 'SIGN50_BODY_SOURCES', 'SignLLMError', 'run_command', 'atomic_path',
+           'data_path', 'Component', 'Skeleton', 'holistic_skeleton', 'Pose', 'pose_from_skels_line',
+           'pose_to_skels_line', 'read_skels', 'check_input_file', 'from_pose_format', 'to_pose_format', 'read_pose',
+           'write_pose', 'to_sign50', 'normalize', 'mirror', 'resample', 'fill_gaps']
 
 # %% ../nbs/00_pose.ipynb #407ef9c0
 class SignLLMError(ValueError):
     "A problem with the user's input, explained in one line (the CLI prints it and exits with code 2)."
+
+def run_command(prog: str,  # the command as typed, e.g. "signllm extract": starts every message
+                body: Callable[[], int],  # does the work and returns the exit code
+                interrupted: str = "interrupted; no output was written",  # what to say on Ctrl-C
+                ) -> int:
+    "Run a command: a SignLLMError or OSError becomes one line on stderr and exit code 2, Ctrl-C exit code 130."
+    try: return body()
+    except SignLLMError as e: problem = str(e)
+    except OSError as e: problem = f"{e.strerror or e}{': ' + str(e.filename) if e.filename else ''}"
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    print(f"{prog}: error: {problem}", file=sys.stderr)
+    return 2
 
 # %% ../nbs/00_pose.ipynb #61ba6394
 @contextmanager

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
-import torch
 from fastcore.basics import patch
-from torch.utils.data import Sampler
 
 from .pose import SignLLMError
+
+if TYPE_CHECKING: import torch  # only in annotations; the functions that use torch import it when called
 
 # %% auto #0
 __all__ = ['frame_costs', 'DTWResult', 'dtw', 'dtw_distance', 'PriorityChannel', 'policy_gradient_loss', 'dtw_reward', 'Curve',
@@ -46,27 +46,27 @@ class DTWResult(NamedTuple):
 def dtw(costs: np.ndarray,  # (n, m) frame-to-frame costs
         path: bool = False,  # also return the warping path
         ) -> DTWResult:
-    "Dynamic time warping over a cost matrix, computed one anti-diagonal at a time."
+    "Dynamic time warping over a cost matrix: one vectorised step per row, then the best path traced back."
     n, m = costs.shape
     D = np.full((n + 1, m + 1), np.inf); D[0, 0] = 0.0  # accumulated cost, with a border row and column
-    L = np.zeros((n + 1, m + 1), np.int64)  # length of the best path into each cell
-    move = np.zeros((n + 1, m + 1), np.int8)  # 0 diagonal, 1 from above (i-1), 2 from the left (j-1)
-    for k in range(2, n + m + 1):  # cells (i, j), 1-based, with i + j = k
-        i = np.arange(max(1, k - m), min(n, k - 1) + 1); j = k - i
-        before = np.stack([D[i - 1, j - 1], D[i - 1, j], D[i, j - 1]])  # (3, cells): diagonal, up, left
-        lengths = np.stack([L[i - 1, j - 1], L[i - 1, j], L[i, j - 1]])
-        best = before.argmin(0)  # argmin keeps the first (diagonal) on ties
-        cells = np.arange(len(i))
-        D[i, j] = before[best, cells] + costs[i - 1, j - 1]
-        L[i, j], move[i, j] = lengths[best, cells] + 1, best
-    return DTWResult(float(D[n, m]), int(L[n, m]), float(D[n, m] / L[n, m]), _backtrack(move, n, m) if path else None)
+    for i in range(1, n + 1):
+        row = np.asarray(costs[i - 1], np.float64)
+        base = row + np.minimum(D[i - 1, :-1], D[i - 1, 1:])  # arrive diagonally or from above, (m,)
+        running = np.cumsum(row)
+        D[i, 1:] = running + np.minimum.accumulate(base - running)  # or along the row from the left
+    steps = _backtrack(D)
+    return DTWResult(float(D[n, m]), len(steps), float(D[n, m]) / len(steps), steps if path else None)
 
-def _backtrack(move: np.ndarray, n: int, m: int) -> np.ndarray:
-    "(length, 2) the 0-based (i, j) pairs of the best path, from (0, 0) to (n-1, m-1)."
-    steps, i, j = [], n, m
-    while i > 0 and j > 0:
+def _backtrack(D: np.ndarray) -> np.ndarray:
+    "(K, 2) the 0-based (i, j) pairs of the best path through the accumulated costs D, first pair to last."
+    i, j = D.shape[0] - 1, D.shape[1] - 1
+    steps = [(i - 1, j - 1)]
+    while (i, j) != (1, 1):
+        diagonal, up, left = D[i - 1, j - 1], D[i - 1, j], D[i, j - 1]
+        if diagonal <= up and diagonal <= left: i, j = i - 1, j - 1
+        elif up <= left: i -= 1
+        else: j -= 1
         steps.append((i - 1, j - 1))
-        i, j = (i - 1, j - 1) if move[i, j] == 0 else (i - 1, j) if move[i, j] == 1 else (i, j - 1)
     return np.array(steps[::-1])
 
 def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -74,7 +74,7 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
     return dtw(frame_costs(a, b)).cost
 
 # %% ../nbs/08_sampler.ipynb #0f95a1f4
-class PriorityChannel(Sampler):
+class PriorityChannel:
     "Batch sampler that draws training sequences by a priority learned from the model's own losses on them."
     def __init__(self, n_items: int,  # training sequences
                  batch_size: int,  # distinct sequences per step (at most n_items)
@@ -153,6 +153,7 @@ def policy_gradient_loss(mean: torch.Tensor,  # (B, T, D) the model's output: th
                          generator: torch.Generator | None = None,
                          ) -> tuple[torch.Tensor, torch.Tensor]:
     "REINFORCE with a self-critical baseline: the loss and the advantages of the sampled actions."
+    import torch
     with torch.no_grad():
         actions = mean + sigma * torch.randn(mean.shape, generator=generator, dtype=mean.dtype)  # a = μ + σε
         advantage = reward(actions) - reward(mean)  # better than the model's own output?
@@ -169,6 +170,7 @@ def dtw_reward(references: Sequence[np.ndarray],  # per batch item (T_i, J, D) r
                ) -> Callable[[torch.Tensor], torch.Tensor]:
     "A reward function for `policy_gradient_loss`: minus the DTW cost of each generated item against its reference."
     def reward(actions: torch.Tensor) -> torch.Tensor:
+        import torch
         out = torch.zeros(actions.shape[:2] if per_frame else actions.shape[:1], dtype=actions.dtype)
         for b, (a, ref, n) in enumerate(zip(actions, references, lengths)):
             joints = to_joints(a[:n]) if to_joints else a[:n].reshape(n, *ref.shape[1:]).numpy()

@@ -11,10 +11,9 @@ import argparse
 import hashlib
 import json
 import math
-import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -25,10 +24,11 @@ import torch.nn.functional as F
 import pytorch_lightning as pl
 from fastcore.basics import patch
 
-from .pose import SIGN50, Pose, SignLLMError, atomic_path, check_input_file, data_path, read_pose, read_skels
+from .pose import (SIGN50, Pose, SignLLMError, atomic_path, check_input_file, data_path, read_pose, read_skels,
+                          run_command)
 from .data import read_phoenix
 from .vqsign import (TINY, TINY_TRAIN, CropDataset, TrainConfig, VQSign, VQSignConfig, VQSignModule, load_poses,
-                            pose_features, quiet_lightning, read_safetensors, vqsign_from_state, vqsign_state)
+                            checkpoint_hparams, pose_features, quiet_lightning, read_safetensors, vqsign_from_state, vqsign_state)
 from .cra import CRAVocab, SignTokenizer, learn_merges, volt
 from .mmd import MMDTest, embedding_scatter, mmd2, permutation_test
 from .metrics import RetrievalBaseline, TranslationScores, bleu, scores_table, translation_scores
@@ -617,10 +617,7 @@ def _trainer(max_epochs: int, out_dir: str | Path | None, progress: bool, val_ev
 
 def check_resume(ckpt_path: str | Path, expected: dict, what: str) -> None:
     "Raise a SignLLMError unless the Lightning checkpoint's hyper-parameters match `expected` (key -> value)."
-    path = check_input_file(ckpt_path, "checkpoint")
-    try: stored = torch.load(path, map_location="cpu", weights_only=True).get("hyper_parameters") or {}
-    except Exception as e:
-        raise SignLLMError(f"{path} is not a loadable training checkpoint ({type(e).__name__}); delete it or train anew") from None
+    path, stored = checkpoint_hparams(ckpt_path, "signllm train translator")
     diff = [k for k, v in expected.items() if stored.get(k) != v]
     if diff:
         raise SignLLMError(f"{path} is a {what} checkpoint with other settings ({', '.join(diff)} differ); "
@@ -825,18 +822,9 @@ def _kit_lm_from_state(tensors: dict[str, torch.Tensor], description: dict, wher
     model.load_state_dict({k[3:]: v for k, v in tensors.items() if k.startswith("lm.")})
     return KitLM(model.eval(), CharVocab(description["chars"]))
 
-def _read_translator_file(path: str | Path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    "Tensors and metadata of a signllm .safetensors file, with a clear error for anything else."
-    from safetensors import safe_open
-    path = check_input_file(path, what)
-    try:
-        with safe_open(str(path), framework="pt") as f: return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
-    except Exception as e:
-        raise SignLLMError(f"{path} is not a readable .safetensors file ({type(e).__name__}); give a {what} written by signllm") from None
-
 def load_kit_lm(path: str | Path) -> KitLM:
     "Load a language model written by save_kit_lm."
-    tensors, metadata = _read_translator_file(path, "language model file")
+    tensors, metadata = read_safetensors(path, "language model file", "signllm")
     if metadata.get("format") != "signllm-lm": raise SignLLMError(f"{Path(path).name} is not a signllm language model file")
     return _kit_lm_from_state(tensors, json.loads(metadata["lm"]), Path(path).name)
 
@@ -872,7 +860,7 @@ def load_translator(path: str | Path,  # a file written by save_translator / `si
                     lm: FrozenLM | str | Path | None = None,  # override the language model (e.g. a moved HF folder)
                     ) -> Translator:
     "Load a translator, checking its format, tokenizer and language model."
-    tensors, metadata = _read_translator_file(path, "translator file")
+    tensors, metadata = read_safetensors(path, "translator file", "signllm")
     name = Path(path).name
     if metadata.get("format") == "signllm-tokenizer":
         raise SignLLMError(f"{name} is a sign tokenizer, not a translator; train one with "
@@ -1043,11 +1031,9 @@ def train_translator(args) -> int:
 def train_translator_main(argv: list[str] | None = None) -> int:
     "Entry point of `signllm train translator`; returns the exit code (2 on bad input, with one line on stderr)."
     args = translator_parser().parse_args(argv)
-    try:
+    def body():
         with quiet_lightning(), _Threads(1): return train_translator(args)  # small models: one thread is fastest
-    except SignLLMError as e:
-        print(f"signllm train translator: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("signllm train translator", body, "interrupted; run again with --resume to continue")
 
 # %% ../nbs/07_translate.ipynb #657d79b8
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -1132,8 +1118,6 @@ def translate_command(args) -> int:
 def translate_main(argv: list[str] | None = None) -> int:
     "Entry point of `signllm translate`; returns the exit code (2 on bad input, with one line on stderr)."
     args = translate_parser().parse_args(argv)
-    try:
+    def body():
         with _Threads(1): return translate_command(args)
-    except SignLLMError as e:
-        print(f"signllm translate: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("signllm translate", body, "interrupted")

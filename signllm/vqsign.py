@@ -30,11 +30,11 @@ from .pose import SIGN50, Pose, SignLLMError, atomic_path, check_input_file, dat
 __all__ = ['NOISY_WARNINGS', 'SHIPPED_SOURCES', 'HAND_SCALE', 'N_FEATURES', 'TINY', 'BASE', 'TINY_TRAIN', 'BASE_TRAIN',
            'quiet_lightning', 'load_poses', 'check_pose', 'pose_features', 'VQSignConfig', 'TrainConfig', 'length_mask',
            'PoseEncoder', 'VQOutput', 'Codebook', 'ContextPredictor', 'ContextScore', 'info_nce', 'PoseDecoder',
-           'LossParts', 'VQSignOutput', 'VQSign', 'pad_features', 'vqsign_state', 'save_vqsign', 'check_config',
-           'read_safetensors', 'vqsign_from_state', 'load_vqsign', 'CropDataset', 'SequenceDataset',
-           'collate_sequences', 'VQSignModule', 'check_checkpoint', 'train_vqsign', 'CodebookUse', 'codebook_use',
-           'context_accuracy', 'window_features', 'pose_detail', 'jitter', 'stability', 'KMeansTokenizer',
-           'plot_skeleton', 'plot_tokens', 'token_scrubber']
+           'LossParts', 'VQSignOutput', 'VQSign', 'pad_features', 'vqsign_state', 'save_vqsign', 'config_from_json',
+           'check_config', 'read_safetensors', 'vqsign_from_state', 'load_vqsign', 'CropDataset', 'SequenceDataset',
+           'collate_sequences', 'VQSignModule', 'checkpoint_hparams', 'check_checkpoint', 'train_vqsign', 'CodebookUse',
+           'codebook_use', 'context_accuracy', 'window_features', 'pose_detail', 'jitter', 'stability',
+           'KMeansTokenizer', 'plot_skeleton', 'plot_tokens', 'token_scrubber']
 
 # %% ../nbs/04_vqsign.ipynb #c9e9e661
 NOISY_WARNINGS = (".*litlogger.*", ".*does not have many workers.*", ".*LeafSpec.*", ".*log_every_n_steps.*",
@@ -408,39 +408,48 @@ def save_vqsign(model: VQSign, path: str | Path) -> Path:
     return Path(path)
 
 # %% ../nbs/04_vqsign.ipynb #2e2e5c08
-def _config_from_json(text: str | None, where: str) -> VQSignConfig:
-    "Parse a stored VQSignConfig; unknown or missing fields are an error naming them."
-    if text is None: raise SignLLMError(f"{where} has no VQ-Sign configuration; is it a signllm tokenizer file?")
-    stored, known = json.loads(text), {f.name for f in fields(VQSignConfig)}
+def config_from_json(text: str | None,  # the stored JSON, or None when the file has none
+                     where: str,  # the file, for messages
+                     cls: type = VQSignConfig,  # the configuration dataclass
+                     kind: str = "tokenizer",  # what kind of signllm file holds it
+                     ):
+    "Parse a stored configuration dataclass; unknown or missing fields are an error naming them."
+    if text is None: raise SignLLMError(f"{where} has no {kind} configuration; is it a signllm {kind} file?")
+    stored, known = json.loads(text), {f.name for f in fields(cls)}
     if set(stored) != known:
         raise SignLLMError(f"{where} has configuration fields {sorted(set(stored) ^ known)} this version does not "
                            "know; it was written by another signllm version")
-    return VQSignConfig(**stored)
+    return cls(**stored)
 
-def check_config(stored: VQSignConfig, expected: VQSignConfig | None, where: str) -> None:
-    "Raise a SignLLMError naming the differing fields when `stored` is not `expected`."
+def check_config(stored, expected, where: str,
+                 mismatch: str = "was expected; load it without a config or retrain",  # the end of the message
+                 ) -> None:
+    "Raise a SignLLMError naming the differing fields when the configuration `stored` is not `expected`."
     if expected is None or stored == expected: return
-    diff = [f.name for f in fields(VQSignConfig) if getattr(stored, f.name) != getattr(expected, f.name)]
+    diff = [f.name for f in fields(stored) if getattr(stored, f.name) != getattr(expected, f.name)]
     got = ", ".join(f"{n}={getattr(stored, n)!r}" for n in diff)
     want = ", ".join(f"{n}={getattr(expected, n)!r}" for n in diff)
-    raise SignLLMError(f"{where} was trained with {got}, but {want} was expected; load it without a config or retrain")
+    raise SignLLMError(f"{where} was trained with {got}, but {want} {mismatch}")
 
 # %% ../nbs/04_vqsign.ipynb #4a1bb80c
-def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    "Tensors and header metadata of a .safetensors file, with a clear error for anything else."
+def read_safetensors(path: str | Path,
+                     what: str = "tokenizer file",  # what the file should be, for messages
+                     written_by: str = "save_vqsign or `signllm train tokenizer`",  # what writes such files
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    "Tensors and header metadata of a .safetensors file (no pickle), with a clear error for anything else."
     from safetensors import safe_open
-    path = check_input_file(path, "tokenizer file")
+    path = check_input_file(path, what)
     try:
         with safe_open(str(path), framework="pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except Exception as e:
         raise SignLLMError(f"{path} is not a readable .safetensors file ({type(e).__name__}); "
-                           "give a file written by save_vqsign or `signllm train tokenizer`") from None
+                           f"give a {what} written by {written_by}") from None
 
 def vqsign_from_state(tensors: dict[str, torch.Tensor], metadata: dict[str, str], where: str,
                       config: VQSignConfig | None = None) -> VQSign:
     "Build a VQSign from stored tensors and metadata, checking the configuration."
-    stored = _config_from_json(metadata.get("vqsign_config"), where)
+    stored = config_from_json(metadata.get("vqsign_config"), where)
     check_config(stored, config, where)
     model = VQSign(stored)
     try: model.load_state_dict(tensors, strict=True)
@@ -532,15 +541,29 @@ def validation_step(self: VQSignModule, batch, batch_idx):
     if self.history: self.history[-1].update({f"val_{k}": v for k, v in m.items()})
 
 # %% ../nbs/04_vqsign.ipynb #4f2cf27d
-def check_checkpoint(ckpt_path: str | Path, config: VQSignConfig) -> None:
-    "Raise a SignLLMError unless `ckpt_path` is a Lightning checkpoint of a VQSignModule with this architecture."
+def checkpoint_hparams(ckpt_path: str | Path,
+                       command: str = "signllm train tokenizer",  # the command that writes such checkpoints
+                       ) -> tuple[Path, dict]:
+    "The path and hyper-parameters of a Lightning checkpoint, loaded as tensors only (no pickle); else a SignLLMError."
     path = check_input_file(ckpt_path, "checkpoint")
     try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise SignLLMError(f"{path} is not a loadable training checkpoint ({type(e).__name__}); "
-                           "resume from a last.ckpt written by `signllm train tokenizer`") from None
-    stored = (ckpt.get("hyper_parameters") or {}).get("config")
-    check_config(_config_from_json(json.dumps(stored) if stored else None, path.name), config, path.name)
+                           f"resume from a last.ckpt written by `{command}`") from None
+    return path, ckpt.get("hyper_parameters") or {}
+
+def check_checkpoint(ckpt_path: str | Path,
+                     config,  # the configuration the run uses (VQSignConfig, or another model's dataclass)
+                     command: str = "signllm train tokenizer",  # the command that writes such checkpoints
+                     kind: str = "tokenizer",
+                     mismatch: str = "was expected; load it without a config or retrain",
+                     ) -> Path:
+    "The path, if it is a Lightning checkpoint of a model with this configuration; else a SignLLMError."
+    path, hparams = checkpoint_hparams(ckpt_path, command)
+    stored = hparams.get("config")
+    check_config(config_from_json(json.dumps(stored) if stored else None, path.name, type(config), kind), config,
+                 path.name, mismatch)
+    return path
 
 # %% ../nbs/04_vqsign.ipynb #4339b84c
 def train_vqsign(config: VQSignConfig,  # architecture

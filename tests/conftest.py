@@ -21,3 +21,16 @@ def run_cli(*args, cwd=None, timeout=600):
 def cli():
     assert SIGNLLM.exists(), f"console script missing at {SIGNLLM}; run pip install -e ."
     return run_cli
+
+
+def write_clip(path, frames, fps=24, crf=18):
+    "Encode RGB frames (H, W, 3) uint8 as an H.264 mp4 (clips cut from the real video, or test frames); returns the path."
+    import av
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")): out.mux(packet)
+        for packet in stream.encode(): out.mux(packet)
+    return Path(path)

@@ -7,7 +7,6 @@ Real data throughout; the only edited picture is a real frame with its hands pai
 """
 import itertools
 import time
-import warnings
 
 import numpy as np
 import pytest

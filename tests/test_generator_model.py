@@ -11,11 +11,11 @@ import torch
 from conftest import DATA
 from signllm.data import read_phoenix
 from signllm.pose import SIGN50, Pose, SignLLMError
-from signllm.generator_model import (TINY, GeneratorConfig, ProgressiveDecoder, SignGenerator, TrainConfig, baseline_outputs,
-                                     build_generator, default_generator, dtw_joint_error, fingerspelled_examples,
+from signllm.generator_model import (TINY, ProgressiveDecoder, SignGenerator, TrainConfig, baseline_outputs,
+                                     default_generator, dtw_joint_error, fingerspelled_examples,
                                      generate_auto, generate_with_model, load_generator, mean_pose, model_covers,
                                      parse_prompt, phoenix_examples, save_generator, score_system, still_pose,
-                                     train_generator, train_generator_main, unknown_words, wrist_speed)
+                                     train_generator, train_generator_main, unknown_words)
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 CHECKPOINT = DATA / "models" / "generator-tiny.safetensors"

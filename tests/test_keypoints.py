@@ -4,9 +4,7 @@ import contextlib
 import io
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 import weakref
 from pathlib import Path
@@ -15,27 +13,16 @@ import av
 import numpy as np
 import pytest
 
-from conftest import DATA, SIGNLLM
+from conftest import DATA, SIGNLLM, write_clip
 from signllm.keypoints import (OPENPOSE_SKELETON, HolisticOptions, detection_rates, existing_pose, extract_main,
-                               extract_pose, holistic_layout, parse_shard, read_image_folder, read_keypoints,
-                               read_openpose_folder, read_video, smooth, video_info, world_landmarks, wrist_distances)
+                               extract_pose, parse_shard, read_image_folder, read_keypoints,
+                               read_openpose_folder, read_video, smooth, world_landmarks, wrist_distances)
 from signllm.pose import SIGN50, Component, Pose, SignLLMError, Skeleton, read_pose, write_pose
 
 VIDEO = DATA / "signer_video" / "human_signer.mp4"
 
 
 # ---------------------------------------------------------------- helpers: short clips cut from the real video
-
-def write_clip(path, frames, fps=24):
-    "Encode RGB frames as an H.264 mp4 (the first `len(frames)` frames of the real video, or test frames)."
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        stream.options = {"crf": "18", "preset": "veryfast"}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")): out.mux(packet)
-        for packet in stream.encode(): out.mux(packet)
-    return Path(path)
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,16 @@ import contextlib
 import csv
 import io
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 
-import av
 import numpy as np
 import pytest
 
-from conftest import DATA, REPO
+from conftest import DATA, REPO, write_clip
 from signllm.data import read_index
 from signllm.generator import Lexicon, compose, default_lexicon, generate, prepare_clip, signing_span
 from signllm.keypoints import read_video
@@ -25,18 +23,6 @@ from signllm.pose import SIGN50, SignLLMError, read_pose, read_skels, write_pose
 
 VIDEO = DATA / "signer_video" / "human_signer.mp4"
 HANDS = ("dominant_shape", "position", "non_dominant")
-
-
-def write_clip(path, frames, fps=24):
-    "Encode RGB frames (H, W, 3) uint8 as an H.264 mp4."
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")): out.mux(packet)
-        for packet in stream.encode(): out.mux(packet)
-    return path
 
 
 def stretched(pose, factor):
@@ -65,7 +51,7 @@ def self_report(signer):
 def test_videos_are_extracted_once(tmp_path):
     "A short real clip (the first 20 frames of the signer video): extracted, cached by content, read back from the cache."
     frames = [f for _, f in zip(range(20), read_video(VIDEO))]
-    clip = write_clip(tmp_path / "clip.mp4", frames)
+    clip = write_clip(tmp_path / "clip.mp4", frames, crf=20)
     cache = tmp_path / "cache"
     first = load_sign(clip, cache=cache)
     assert first.n_frames == 20 and len(list(cache.glob("*.pose"))) == 1
@@ -110,7 +96,7 @@ def test_mirrored_copy_drops_hand_channels_unless_mirror_mode(signer):
 def test_mirror_image_video_extracted_again(signer, cache, tmp_path):
     "The video's frames flipped (a left-handed signer) and extracted by MediaPipe anew: mirror mode recovers the score."
     frames = [np.ascontiguousarray(f[:, ::-1]) for f in read_video(VIDEO)]
-    video = write_clip(tmp_path / "left_handed.mp4", frames)
+    video = write_clip(tmp_path / "left_handed.mp4", frames, crf=20)
     attempt = load_sign(video, cache=cache)
     off, on = score_attempt(attempt, signer), score_attempt(attempt, signer, mirror=True)
     assert on.overall > 90 and all(on.channels[c] > 85 for c in HANDS), on
@@ -184,7 +170,7 @@ def bad_recordings(tmp_path_factory):
     d = tmp_path_factory.mktemp("bad")
     (d / "truncated.mp4").write_bytes(VIDEO.read_bytes()[:30000])
     (d / "text.mp4").write_text("not a video\n" * 50)
-    write_clip(d / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 12)
+    write_clip(d / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 12, crf=20)
     (d / "notes.txt").write_text("hello")
     (d / "broken.pose").write_bytes(b"\x00" * 100)
     return d
@@ -401,3 +387,18 @@ def test_practice_session_without_clicks(signer, cache, tmp_path):
     with pytest.raises(SignLLMError, match="unknown phrase"): session.attempt("nope", signer)
     with pytest.raises(SignLLMError, match="too short"): session.attempt("signer sentence", signer[:5])
     assert len(session.progress.attempts("Alex")) == 1  # failed attempts are not saved
+
+
+def test_video_inputs_wires_upload_and_record(tmp_path):
+    "The widgets' upload and record buttons hand the saved video to the callback; a missing webcam is no traceback."
+    import ipywidgets as widgets
+    from datetime import datetime, timezone
+    from signllm.lessons import video_inputs
+    upload, record, messages, got = widgets.FileUpload(), widgets.Button(), widgets.Output(), []
+    video_inputs(upload, got.append, tmp_path, messages, record, "sign", 0.1)
+    content = VIDEO.read_bytes()
+    upload.value = ({"name": "attempt.mp4", "type": "video/mp4", "size": len(content), "last_modified": datetime.now(timezone.utc),
+                     "content": memoryview(content)},)
+    assert got == [tmp_path / "attempt.mp4"] and got[0].read_bytes() == VIDEO.read_bytes()
+    record.click()  # no camera on this machine: a one-line message in `messages`, nothing handed on
+    assert got == [tmp_path / "attempt.mp4"]

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from signllm.cra import CRAVocab, SignTokenizer, learn_merges
-from signllm.pose import Pose, SIGN50, SignLLMError, data_path
+from signllm.pose import SignLLMError, data_path
 from signllm.vqsign import TINY, VQSign, quiet_lightning
 from signllm.translate import (BOS, EOS, SEP, FrozenLM, KitLM, LMConfig, LMTrainConfig, Stage2Config, Translator,
                                TranslatorConfig, _transformers, beam_search, check_signer, lm_example,
