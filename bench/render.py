@@ -18,7 +18,8 @@ import numpy as np
 from pose_format import Pose as PFPose
 from pose_format.pose_visualizer import PoseVisualizer
 
-from signllm.pose import data_path, read_pose, read_skels, to_pose_format
+from signllm.core import data_path
+from signllm.pose import read_pose, read_skels, to_pose_format
 from signllm.render import PoseRenderer, fit_view, skeleton_layers, palette
 
 

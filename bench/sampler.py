@@ -1,6 +1,6 @@
-"""Benchmark the Priority Learning Channel (chapter 08_sampler) on the learned generator (chapter 09b_generator_model).
+"""Benchmark the Priority Learning Channel (chapter 08_sampler) on the learned generator (chapters 09b/09c).
 
-Same data, same model, same step budget, several seeds: the generator (TINY) is trained on the shipped real data of
+Same data, same model, same step budget, several seeds: the generator (GENERATOR_TINY) is trained on the shipped real data of
 both languages — the 5 PHOENIX training sentences (DGS) and 39 English words composed from the real ASL
 fingerspelling clips, 4 sequences of each language per step — once with uniform sampling, once with the Priority Learning Channel, and (with --arms ... priority+rl)
 once with the channel plus the RL (policy-gradient, DTW reward) loss. Every EVAL_EVERY steps the teacher-forced validation loss on
@@ -25,9 +25,11 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from signllm.generator_model import (TINY, TrainConfig, fingerspelled_examples, phoenix_examples, train_generator)
+from signllm.generator_model import GENERATOR_TINY
+from signllm.generator_training import (GeneratorTrainConfig, fingerspelled_examples, phoenix_generation_examples,
+                                        train_generator)
 from signllm.sampler import Curve, final_loss, time_ratios, time_to_reach
-from signllm.vqsign import quiet_lightning
+from signllm.training import quiet_lightning
 
 HELD_OUT_WORDS = "spring summer autumn winter hail cool humid breeze".split()
 EVAL_EVERY = 25
@@ -64,8 +66,8 @@ class ValidationClock(pl.Callback):
 def run(arm: str, seed: int, steps: int, batch_size: int, train_examples, val_examples) -> Curve:
     sampler, rl = {"uniform": ("uniform", 0.0), "priority": ("priority", 0.0), "priority+rl": ("priority", 0.05)}[arm]
     clock = ValidationClock(val_examples, EVAL_EVERY)
-    config = TrainConfig(steps=steps, batch_size=batch_size, sampler=sampler, rl_weight=rl, seed=seed, val_every=10 ** 9)
-    train_generator(TINY, config, train_examples, (), callbacks=[clock])
+    config = GeneratorTrainConfig(steps=steps, batch_size=batch_size, sampler=sampler, rl_weight=rl, seed=seed, val_every=10 ** 9)
+    train_generator(GENERATOR_TINY, config, train_examples, (), callbacks=[clock])
     return clock.curve()
 
 
@@ -81,8 +83,8 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
-    train = phoenix_examples("train") + fingerspelled_examples()
-    val = phoenix_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
+    train = phoenix_generation_examples("train") + fingerspelled_examples()
+    val = phoenix_generation_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
     print(f"train: {len(train)} sequences; validation: {len(val)} held-out sequences; {args.steps} steps per run, "
           f"seeds {args.seeds}")
     curves = {arm: [] for arm in args.arms}

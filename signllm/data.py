@@ -20,7 +20,8 @@ from typing import Iterable, Iterator
 import numpy as np
 from fastcore.basics import patch
 
-from .pose import SIGN50, Pose, SignLLMError, data_path, pose_from_skels_line, read_pose
+from .core import SignLLMError, data_path
+from .pose import SIGN50, Pose, pose_from_skels_line, read_pose
 
 # %% auto #0
 __all__ = ['SIGN_LANGUAGES', 'PROMPT2SIGN_LANGUAGES', 'PHOENIX_PARTS', 'LEXICON_COLUMNS', 'LEXICON_REQUIRED', 'SignLanguage',

@@ -1,4 +1,4 @@
-"""MediaPipe Holistic on a video, a folder of images or a stream of frames; gap filling and smoothing as explicit steps; importers for OpenPose and other `.pose` layouts; the `signllm extract` command.
+"""MediaPipe Holistic on a video, a folder of images or a stream of frames; gap filling and smoothing as explicit steps; importers for OpenPose and other `.pose` layouts.
 
 Docs: https://github.com/signllm/signllm-kit/tree/main/nbs/keypoints.html.md"""
 
@@ -7,39 +7,28 @@ Docs: https://github.com/signllm/signllm-kit/tree/main/nbs/keypoints.html.md"""
 # %% ../nbs/01_keypoints.ipynb #9f6887b7
 from __future__ import annotations
 
-import argparse
-import importlib
 import importlib.util
 import json
-import os
 import queue
 import re
-import signal
-import sys
-import tempfile
 import threading
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .pose import (COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, SignLLMError, Skeleton,
-                          check_input_file, holistic_skeleton, read_pose, run_command, write_pose)
+from .core import SignLLMError, check_input_file, quiet_native_stderr
+from .pose import (COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, Skeleton, holistic_skeleton,
+                          read_pose)
 
 # %% auto #0
 __all__ = ['FACE_MODES', 'POSE_MODELS', 'IMAGE_SUFFIXES', 'OPENPOSE_BODY_POINTS', 'OPENPOSE_BODY_LIMBS', 'OPENPOSE_FACE_POINTS',
-           'OPENPOSE_FACE_LIMBS', 'OPENPOSE_SKELETON', 'OPENPOSE_FILE', 'VIDEO_SUFFIXES', 'face_contour_points',
-           'holistic_layout', 'pose_model_file', 'HolisticOptions', 'VideoInfo', 'video_info', 'read_video',
-           'read_image_folder', 'holistic_landmarks', 'extract_pose', 'detected', 'detection_rates', 'wrist_distances',
-           'world_landmarks', 'smooth', 'read_openpose_folder', 'kit_point_names', 'read_keypoints', 'ExtractJob',
-           'find_videos', 'parse_shard', 'plan_jobs', 'existing_pose', 'ExtractReport', 'extract_video', 'run_jobs',
-           'format_reports', 'extract_main']
+           'OPENPOSE_FACE_LIMBS', 'OPENPOSE_SKELETON', 'OPENPOSE_FILE', 'face_contour_points', 'holistic_layout',
+           'pose_model_file', 'HolisticOptions', 'VideoInfo', 'video_info', 'read_video', 'read_image_folder',
+           'holistic_landmarks', 'extract_pose', 'detected', 'detection_rates', 'wrist_distances', 'world_landmarks',
+           'smooth', 'read_openpose_folder', 'kit_point_names']
 
 # %% ../nbs/01_keypoints.ipynb #3028d33f
 FACE_MODES = {"full": 468, "iris": 478, "contours": 128, "none": 0}  # face mode -> face points stored
@@ -172,6 +161,7 @@ def read_video(path: str | Path,  # a video file
         raise SignLLMError(f"{info.path}: only {decoded} of {info.n_frames} frames decode; the file is truncated")
 
 # %% ../nbs/01_keypoints.ipynb #d4fa60c2
+# A folder of images is read in natural order ("frame_2" before "frame_10"); every image must have the size of the first.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 def _natural_key(path: Path) -> list:
@@ -219,18 +209,6 @@ def holistic_landmarks(results,  # what Holistic.process returns for one frame
     if options.world:  # metres around the hips; pose-format multiplies them by the frame size too, so do we
         parts.append(_landmarks(results.pose_world_landmarks, 33, width, height, visibility=True))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-# %% ../nbs/01_keypoints.ipynb #f43e257c
-@contextmanager
-def _quiet_native_stderr():
-    "Silence C++ log lines written straight to file descriptor 2 (Python's own stderr is restored after)."
-    try: sys.stderr.flush(); saved = os.dup(2)
-    except (OSError, ValueError): yield; return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try: yield
-    finally:
-        os.dup2(saved, 2); os.close(saved); os.close(devnull)
 
 # %% ../nbs/01_keypoints.ipynb #961c5ab6
 def _prefetch(frames: Iterable[np.ndarray],
@@ -304,7 +282,7 @@ def extract_pose(source: str | Path | Iterable[np.ndarray],  # a video file, a f
             frame = _check_frame(frame, t, size)
             size = frame.shape[:2]
             if holistic is None:  # the graph starts in background threads; they have finished after frame 0
-                with _quiet_native_stderr():
+                with quiet_native_stderr():
                     holistic = options.holistic()
                     results = holistic.process(frame)
             else: results = holistic.process(frame)
@@ -469,297 +447,3 @@ def kit_point_names(pose: Pose) -> Pose:
         else: comps.append(c)
     if not renamed: return pose
     return pose.replace(skeleton=Skeleton(pose.skeleton.name, comps))
-
-def read_keypoints(path: str | Path,  # a .pose file, or an OpenPose folder of *_keypoints.json
-                   **openpose_kw,  # fps, width, height, person for OpenPose folders
-                   ) -> Pose:
-    "Keypoints extracted by any tool the kit knows, with the kit's point names (then `.to_sign50()` works)."
-    path = Path(path)
-    if path.is_dir(): return read_openpose_folder(path, **openpose_kw)
-    pose = kit_point_names(read_pose(path))
-    known = {name for names in COMPONENT_ALIASES.values() for name in names}
-    if not any(c.name in known for c in pose.skeleton.components):
-        raise SignLLMError(f"{path}: unknown layout (components {', '.join(c.name for c in pose.skeleton.components)}); "
-                           "the kit maps MediaPipe Holistic, OpenPose and SIGN50 layouts")
-    return pose
-
-# %% ../nbs/01_keypoints.ipynb #5f2a5aab
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")
-
-@dataclass(frozen=True)
-class ExtractJob:
-    "One video and the .pose file it becomes."
-    video: Path
-    output: Path
-
-def find_videos(input: str | Path,  # a video, a folder of videos, or a text file listing videos
-                ) -> list[tuple[Path, Path]]:
-    "(video, output path relative to OUTDIR) for every video the input names."
-    path = Path(input)
-    if not path.exists(): raise SignLLMError(f"input {path} does not exist; give a video, a folder of videos or a list file")
-    if path.is_dir():
-        videos = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
-                        and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        if not videos: raise SignLLMError(f"folder {path} holds no videos ({', '.join(VIDEO_SUFFIXES)})")
-        return [(v, v.relative_to(path).with_suffix(".pose")) for v in videos]
-    if path.suffix.lower() in VIDEO_SUFFIXES: return [(path, Path(path.stem + ".pose"))]
-    return [(v, Path(v.stem + ".pose")) for v in _read_video_list(path)]
-
-def _read_video_list(path: Path) -> list[Path]:
-    check_input_file(path, "video list")
-    try: lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise SignLLMError(f"{path} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a text file listing videos") from None
-    entries = [line.split("#", 1)[0].strip() for line in lines]
-    videos = list(dict.fromkeys(path.parent / e for e in entries if e))  # relative to the list; duplicates once
-    if not videos: raise SignLLMError(f"video list {path} names no videos; write one video path per line")
-    return videos
-
-# %% ../nbs/01_keypoints.ipynb #c1de960f
-def parse_shard(text: str | None,  # "i/n", e.g. "0/4" ... "3/4"; None = everything
-                ) -> tuple[int, int]:
-    "(i, n) from '--shard i/n' (i counts from 0, as in cluster job arrays)."
-    if text is None: return 0, 1
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not m or int(m.group(2)) < 1 or int(m.group(1)) >= int(m.group(2)):
-        raise SignLLMError(f"--shard must be i/n with 0 <= i < n (e.g. 0/4 to 3/4), got {text!r}")
-    return int(m.group(1)), int(m.group(2))
-
-def plan_jobs(input: str | Path,  # video, folder of videos or list file
-              outdir: str | Path,  # where the .pose files go
-              shard: tuple[int, int] = (0, 1),  # (i, n): this run does every n-th video, starting at i
-              ) -> list[ExtractJob]:
-    "The jobs of this shard, in a stable order; two videos that would write one file are an error."
-    found = find_videos(input)
-    seen: dict[Path, Path] = {}
-    for video, rel in found:
-        if rel in seen: raise SignLLMError(f"{seen[rel]} and {video} would both write {rel}; rename one of them")
-        seen[rel] = video
-    i, n = shard
-    return [ExtractJob(video, Path(outdir) / rel) for video, rel in found[i::n]]
-
-# %% ../nbs/01_keypoints.ipynb #17dcaee7
-def existing_pose(path: Path, skeleton: Skeleton) -> Pose | None:
-    "The finished output at `path` if it is a valid .pose file with this skeleton, else None."
-    if not path.is_file(): return None
-    try: pose = read_pose(path)
-    except SignLLMError: return None
-    return pose if pose.skeleton == skeleton and pose.n_frames > 0 else None
-
-def _remove_stale_parts(output: Path):
-    "Delete temporary files that a killed run left for this output (named by `atomic_path`)."
-    if not output.parent.is_dir(): return
-    pattern = re.compile(rf"\.{re.escape(output.stem)}\.[A-Za-z0-9_]{{8}}\.part{re.escape(output.suffix)}")
-    for p in output.parent.iterdir():
-        if pattern.fullmatch(p.name): p.unlink(missing_ok=True)
-
-# %% ../nbs/01_keypoints.ipynb #f15dce0a
-@dataclass
-class ExtractReport:
-    "What happened to one video."
-    video: str
-    output: str
-    status: str = "extracted"  # extracted | skipped (valid output existed) | failed
-    frames: int = 0
-    fps: float = 0.0
-    found: dict = field(default_factory=dict)  # share of frames with body / face / left_hand / right_hand
-    seconds: float = 0.0
-    message: str = ""  # the error, or a warning
-
-def extract_video(job: ExtractJob, options: HolisticOptions,
-                  progress: Callable[[str, int], object] | None = None,  # called ("start", n_frames), ("frames", k)
-                  ) -> ExtractReport:
-    "Extract one video to its .pose file (atomically); errors become a failed report."
-    start, report = time.perf_counter(), ExtractReport(str(job.video), str(job.output))
-    progress = progress or (lambda kind, n: None)
-    try:
-        info = video_info(job.video)
-        progress("start", info.n_frames or 0)
-        pose = extract_pose(read_video(job.video, info=info), info.fps, options, lambda n: progress("frames", n))
-        pose.meta["source"] = str(job.video)
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_parts(job.output)
-        write_pose(pose, job.output)
-    except SignLLMError as e:
-        report.status, report.message = "failed", str(e)
-    except OSError as e:
-        report.status, report.message = "failed", f"{e.strerror or e}: {e.filename or job.output}"
-    except Exception as e:  # a bug or a MediaPipe failure: report it and go on with the other videos
-        report.status, report.message = "failed", f"{type(e).__name__}: {str(e)[:200]}"
-    else:
-        report.frames, report.fps, report.found = pose.n_frames, pose.fps, detection_rates(pose)
-        if not report.found.get("body"): report.message = "no person found in any frame"
-    report.seconds = time.perf_counter() - start
-    return report
-
-# %% ../nbs/01_keypoints.ipynb #3d3d43f0
-_PROGRESS_QUEUE = None  # set in worker processes
-
-def _worker_init(progress_queue):
-    global _PROGRESS_QUEUE
-    _PROGRESS_QUEUE = progress_queue
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # clean up the temporary file when the run is stopped
-
-def _raise_interrupt(signum, frame): raise KeyboardInterrupt
-
-def _worker_job(video: str, output: str, options: dict) -> ExtractReport:
-    "Run in a worker process: plain arguments, so that they unpickle in a fresh interpreter."
-    pending = [0]
-    def progress(kind, n):
-        if kind == "frames":
-            pending[0] += n
-            if pending[0] < 8: return
-            n, pending[0] = pending[0], 0
-        _PROGRESS_QUEUE.put((kind, n))
-    report = extract_video(ExtractJob(Path(video), Path(output)), HolisticOptions(**options), progress)
-    if pending[0]: _PROGRESS_QUEUE.put(("frames", pending[0]))
-    return report
-
-# %% ../nbs/01_keypoints.ipynb #dfb9fa6e
-def run_jobs(jobs: list[ExtractJob], options: HolisticOptions,
-             workers: int = 1,  # processes; 1 = in this process
-             bar=None,  # a tqdm bar (or None)
-             ) -> list[ExtractReport]:
-    "Extract every job, in `workers` processes; reports in job order."
-    def on_progress(kind, n):
-        if bar is None: return
-        if kind == "start": bar.total = (bar.total or 0) + n; bar.refresh()
-        else: bar.update(n)
-    if workers <= 1 or len(jobs) <= 1:
-        return [extract_video(job, options, on_progress) for job in jobs]
-    module = importlib.import_module("signllm.keypoints")  # by module path, so spawned workers can import them
-    context = get_context("spawn")
-    progress_queue = context.Queue()
-    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context,
-                               initializer=module._worker_init, initargs=(progress_queue,))
-    reports: dict[int, ExtractReport] = {}
-    try:
-        futures = {pool.submit(module._worker_job, str(job.video), str(job.output), asdict(options)): k
-                   for k, job in enumerate(jobs)}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(progress_queue, on_progress)
-            for future in done:
-                k = futures[future]
-                try: reports[k] = future.result()
-                except Exception as e:  # the worker process died (e.g. killed, out of memory)
-                    reports[k] = ExtractReport(str(jobs[k].video), str(jobs[k].output), "failed",
-                                               message=f"worker process failed ({type(e).__name__}: {e})")
-        _drain(progress_queue, on_progress)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in list((pool._processes or {}).values()): process.terminate()
-        raise
-    pool.shutdown()
-    return [reports[k] for k in range(len(jobs))]
-
-def _drain(progress_queue, on_progress):
-    while True:
-        try: kind, n = progress_queue.get_nowait()
-        except queue.Empty: return
-        on_progress(kind, n)
-
-# %% ../nbs/01_keypoints.ipynb #0adbd9a2
-def format_reports(reports: list[ExtractReport]) -> str:
-    "A table: video, frames, fps, share of frames with body / left hand / right hand, what happened."
-    base = os.path.commonpath([str(Path(r.video).parent) for r in reports]) if reports else ""
-    names = [os.path.relpath(r.video, base) for r in reports]  # short, but unique
-    width = max([len(n) for n in names] + [5])
-    lines = [f"{'video':<{width}}  frames    fps  body  left  right  result"]
-    for r, name in zip(reports, names):
-        if r.status == "failed":
-            lines.append(f"{name:<{width}}  {'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>6}  FAILED: {r.message}"); continue
-        shares = " ".join(f"{r.found.get(p, 0):>5.0%}" for p in ("body", "left_hand", "right_hand"))
-        what = (f"{r.seconds:.1f} s, {r.frames / max(r.seconds, 1e-9):.1f} frames/s" if r.status == "extracted"
-                else "skipped (done before)")
-        if r.message: what += f"; warning: {r.message}"
-        lines.append(f"{name:<{width}}  {r.frames:>6} {r.fps:>6.4g} {shares}  {what}")
-    counts = {s: sum(r.status == s for r in reports) for s in ("extracted", "skipped", "failed")}
-    lines.append(f"{len(reports)} video{'s' * (len(reports) != 1)}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    return "\n".join(lines)
-
-# %% ../nbs/01_keypoints.ipynb #9826f3df
-def _extract_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="signllm extract", description="Extract MediaPipe Holistic keypoints from videos "
-        "into .pose files (pose-format's layout). Resumable: videos whose .pose already exists are skipped.",
-        epilog="examples:\n  signllm extract data/signer_video/human_signer.mp4 -o poses/\n"
-               "  signllm extract videos/ -o poses/ -j 2 --face contours\n"
-               "  signllm extract corpus.txt -o poses/ --shard $SLURM_ARRAY_TASK_ID/8",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="a video, a folder of videos (searched recursively) or a text file listing videos")
-    p.add_argument("-o", "--outdir", required=True, help="output folder for the .pose files (created if missing)")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--shard", help="i/n: process only every n-th video starting at i (0-based), for job arrays")
-    p.add_argument("--model-complexity", type=int, default=1, choices=(0, 1, 2),
-                   help="body model: 0 lite, 1 full (default; the only one inside the mediapipe wheel), 2 heavy")
-    p.add_argument("--face", default="full", choices=tuple(FACE_MODES),
-                   help="face points: full mesh 468 (default), iris 478, contours 128 (lips, eyes, brows, oval), none")
-    p.add_argument("--world", action=argparse.BooleanOptionalAction, default=True,
-                   help="also store POSE_WORLD_LANDMARKS, as pose-format does (default: yes)")
-    p.add_argument("--force", action="store_true", help="extract again even if a valid .pose exists")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return p
-
-# %% ../nbs/01_keypoints.ipynb #81cee24b
-def _prepare_outdir(outdir: Path):
-    "Create the output folder and check that it is writable."
-    if outdir.exists() and not outdir.is_dir(): raise SignLLMError(f"output {outdir} is a file; give a folder with -o")
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=outdir): pass
-    except OSError as e:
-        raise SignLLMError(f"cannot write in {outdir} ({e.strerror or e}); choose another -o folder") from None
-
-def _split_done(jobs: list[ExtractJob], options: HolisticOptions, force: bool) -> tuple[list[ExtractJob], dict[int, ExtractReport]]:
-    "Jobs still to do, and reports for those whose valid output already exists."
-    todo, skipped = [], {}
-    for k, job in enumerate(jobs):
-        _remove_stale_parts(job.output)  # left by a run killed while writing
-        exists = job.output.is_file() and not force  # (building the skeleton imports mediapipe: only when needed)
-        pose = existing_pose(job.output, options.skeleton) if exists else None
-        if pose is None: todo.append(job); continue
-        skipped[k] = ExtractReport(str(job.video), str(job.output), "skipped", pose.n_frames, pose.fps,
-                                   detection_rates(pose))
-    return todo, skipped
-
-# %% ../nbs/01_keypoints.ipynb #6d31a98c
-def extract_main(argv: list[str] | None = None,  # arguments after `signllm extract`
-                 ) -> int:
-    "`signllm extract INPUT -o OUTDIR`: 0 = all done, 1 = some videos failed, 2 = bad input."
-    args = _extract_parser().parse_args(argv)
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _raise_interrupt)
-    try: return run_command("signllm extract", lambda: _extract(args),
-                            "interrupted; finished .pose files are kept, run again to resume")
-    finally:
-        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, previous)
-
-def _extract(args) -> int:
-    from tqdm import tqdm
-    if args.jobs < 1: raise SignLLMError(f"-j must be 1 or more, got {args.jobs}")
-    shard = parse_shard(args.shard)
-    options = HolisticOptions(model_complexity=args.model_complexity, face=args.face, world=args.world)
-    jobs = plan_jobs(args.input, args.outdir, shard)
-    single = Path(args.input).is_file() and Path(args.input).suffix.lower() in VIDEO_SUFFIXES
-    if single: video_info(args.input)  # a single video that cannot be read is bad input: exit 2, nothing written
-    outdir = Path(args.outdir)
-    created = not outdir.exists()
-    _prepare_outdir(outdir)
-    todo, reports = _split_done(jobs, options, args.force)
-    with tqdm(total=0, unit="frame", desc=f"extract {len(todo)} of {len(jobs)} videos", disable=args.quiet or not todo,
-              file=sys.stderr, mininterval=0.5, dynamic_ncols=True) as bar:
-        done = run_jobs(todo, options, args.jobs, bar)
-    for job, report in zip(todo, done): reports[jobs.index(job)] = report
-    reports = [reports[k] for k in range(len(jobs))]
-    failed = [r for r in reports if r.status == "failed"]
-    if created and not any(outdir.iterdir()): outdir.rmdir()  # nothing came of it: leave no trace
-    if single and failed: raise SignLLMError(failed[0].message)
-    print(format_reports(reports) if jobs else f"shard {args.shard} has no videos", flush=True)
-    for r in reports:
-        if r.message and r.status != "failed": print(f"signllm extract: warning: {r.video}: {r.message}", file=sys.stderr)
-    if failed:
-        print(f"signllm extract: {len(failed)} of {len(reports)} videos failed:", file=sys.stderr)
-        for r in failed: print(f"  {r.message if r.video in r.message else f'{r.video}: {r.message}'}", file=sys.stderr)
-        return 1
-    return 0

@@ -16,7 +16,7 @@ import torch
 from pytorch_lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from .pose import SignLLMError, data_path
+from .core import SignLLMError, data_path
 from .data import LexiconEntry, Sample, phoenix_files, read_phoenix, sign_language
 
 # %% auto #0

@@ -8,78 +8,22 @@ Docs: https://github.com/signllm/signllm-kit/tree/main/nbs/pose.html.md"""
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import sys
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from fastcore.basics import patch
 
+from .core import SignLLMError, atomic_path, check_input_file
+from .core import data_path, run_command  # TRANSITIONAL: until every module imports them from core
+
 # %% auto #0
 __all__ = ['HAND_POINTS', 'HAND_LIMBS', 'SIGN50', 'PHOENIX50', 'HOLISTIC_BODY_POINTS', 'HOLISTIC_BODY_LIMBS', 'SKELS_FRAME',
-           'MAX_POSE_BYTES', 'COMPONENT_ALIASES', 'SIGN50_BODY_SOURCES', 'SignLLMError', 'run_command', 'atomic_path',
-           'data_path', 'Component', 'Skeleton', 'holistic_skeleton', 'Pose', 'pose_from_skels_line',
-           'pose_to_skels_line', 'read_skels', 'check_input_file', 'from_pose_format', 'to_pose_format', 'read_pose',
-           'write_pose', 'to_sign50', 'normalize', 'mirror', 'resample', 'fill_gaps']
-
-# %% ../nbs/00_pose.ipynb #407ef9c0
-class SignLLMError(ValueError):
-    "A problem with the user's input, explained in one line (the CLI prints it and exits with code 2)."
-
-def run_command(prog: str,  # the command as typed, e.g. "signllm extract": starts every message
-                body: Callable[[], int],  # does the work and returns the exit code
-                interrupted: str = "interrupted; no output was written",  # what to say on Ctrl-C
-                ) -> int:
-    "Run a command: a SignLLMError or OSError becomes one line on stderr and exit code 2, Ctrl-C exit code 130."
-    try: return body()
-    except SignLLMError as e: problem = str(e)
-    except OSError as e: problem = f"{e.strerror or e}{': ' + str(e.filename) if e.filename else ''}"
-    except KeyboardInterrupt:
-        print(f"{prog}: {interrupted}", file=sys.stderr)
-        return 130
-    print(f"{prog}: error: {problem}", file=sys.stderr)
-    return 2
-
-# %% ../nbs/00_pose.ipynb #61ba6394
-@contextmanager
-def atomic_path(path: str | Path,  # final output file
-               ) -> Iterator[Path]:
-    "Yield a temporary path next to `path`; on success rename it to `path`, on error delete it."
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SignLLMError(f"output folder {folder} does not exist; create it or choose another -o path")
-    if not os.access(folder, os.W_OK):
-        raise SignLLMError(f"output folder {folder} is not writable; choose another -o path")
-    if path.is_dir():
-        raise SignLLMError(f"output path {path} is a folder; give a file name such as {path / 'out'}{path.suffix or '.mp4'}")
-    try: fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=folder)
-    except OSError as e: raise SignLLMError(f"cannot write in {folder} ({e.strerror}); choose another -o path") from None
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-# %% ../nbs/00_pose.ipynb #4b0f55bd
-def _data_root() -> Path:
-    "The repository's data/ folder: next to the package, or above the notebook that runs this."
-    if "SIGNLLM_DATA" in os.environ: return Path(os.environ["SIGNLLM_DATA"])
-    here = Path(globals().get("__file__", Path.cwd() / "notebook")).resolve().parent
-    for folder in (here, *here.parents):
-        if (folder / "data" / "README.md").exists(): return folder / "data"
-    return here.parent / "data"
-
-def data_path(*parts: str) -> Path:
-    "Path inside the kit's shipped `data/` folder (override with the SIGNLLM_DATA environment variable)."
-    return _data_root().joinpath(*parts)
+           'MAX_POSE_BYTES', 'COMPONENT_ALIASES', 'SIGN50_BODY_SOURCES', 'Component', 'Skeleton', 'face_mesh_limbs',
+           'holistic_skeleton', 'Pose', 'pose_from_skels_line', 'pose_to_skels_line', 'read_skels', 'from_pose_format',
+           'to_pose_format', 'read_pose', 'write_pose', 'to_sign50', 'normalize', 'mirror', 'resample', 'fill_gaps']
 
 # %% ../nbs/00_pose.ipynb #f81dc749
 @dataclass(frozen=True)
@@ -135,23 +79,26 @@ class Skeleton:
         if point not in c.points: raise KeyError(f"component {component} of {self.name} has no point {point!r}")
         return self._start[component] + c.points.index(point)
 
-    @property
-    def limbs(self) -> np.ndarray:
-        "All limbs as global joint indices, shape (L, 2)."
-        pairs = [(self._start[c.name] + a, self._start[c.name] + b) for c in self.components for a, b in c.limbs]
-        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+# %% ../nbs/00_pose.ipynb #3bdf282b
+@patch(as_prop=True)
+def limbs(self: Skeleton) -> np.ndarray:
+    "All limbs as global joint indices, shape (L, 2)."
+    pairs = [(self._start[c.name] + a, self._start[c.name] + b) for c in self.components for a, b in c.limbs]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
-    @property
-    def limb_component(self) -> list[str]:
-        "The component each limb of `limbs` belongs to."
-        return [c.name for c in self.components for _ in c.limbs]
+@patch(as_prop=True)
+def limb_component(self: Skeleton) -> list[str]:
+    "The component each limb of `limbs` belongs to."
+    return [c.name for c in self.components for _ in c.limbs]
 
-    def __eq__(self, other):
-        return isinstance(other, Skeleton) and self.components == other.components
-    def __hash__(self): return hash(self.components)
-    def __repr__(self):
-        parts = ", ".join(f"{c.name}:{len(c.points)}" for c in self.components)
-        return f"Skeleton({self.name!r}, joints={self.n_joints}, {parts})"
+@patch
+def __eq__(self: Skeleton, other): return isinstance(other, Skeleton) and self.components == other.components
+@patch
+def __hash__(self: Skeleton): return hash(self.components)
+@patch
+def __repr__(self: Skeleton):
+    parts = ", ".join(f"{c.name}:{len(c.points)}" for c in self.components)
+    return f"Skeleton({self.name!r}, joints={self.n_joints}, {parts})"
 
 # %% ../nbs/00_pose.ipynb #744cbd6c
 HAND_POINTS = ("WRIST",
@@ -172,7 +119,6 @@ SIGN50 = Skeleton("sign50", [
     Component("LEFT_HAND", HAND_POINTS, HAND_LIMBS, ((255, 140, 60),), "XYZC"),
 ])
 PHOENIX50 = SIGN50  # the 50-joint PHOENIX14T layout *is* the common skeleton
-SIGN50
 
 # %% ../nbs/00_pose.ipynb #5df82c0e
 HOLISTIC_BODY_POINTS = ("NOSE", "LEFT_EYE_INNER", "LEFT_EYE", "LEFT_EYE_OUTER", "RIGHT_EYE_INNER", "RIGHT_EYE",
@@ -185,7 +131,7 @@ HOLISTIC_BODY_LIMBS = ((0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (
     (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28), (27, 29), (28, 30), (29, 31), (30, 32),
     (27, 31), (28, 32))
 
-def _face_mesh_limbs(n_points: int) -> tuple[tuple[int, int], ...]:
+def face_mesh_limbs(n_points: int) -> tuple[tuple[int, int], ...]:
     "Face-mesh contour edges from the mediapipe wheel (imported only when a holistic spec is built)."
     try:
         from mediapipe.python.solutions.face_mesh_connections import FACEMESH_CONTOURS
@@ -200,7 +146,7 @@ def holistic_skeleton(face_points: int = 468,  # 468 (face mesh), 478 (with iris
     comps = [Component("POSE_LANDMARKS", HOLISTIC_BODY_POINTS, HOLISTIC_BODY_LIMBS, ((255, 0, 0),))]
     if face_points:
         comps.append(Component("FACE_LANDMARKS", tuple(str(i) for i in range(face_points)),
-                               _face_mesh_limbs(face_points), ((128, 0, 0),)))
+                               face_mesh_limbs(face_points), ((128, 0, 0),)))
     comps += [Component("LEFT_HAND_LANDMARKS", HAND_POINTS, HAND_LIMBS, ((0, 255, 0),)),
               Component("RIGHT_HAND_LANDMARKS", HAND_POINTS, HAND_LIMBS, ((0, 0, 255),))]
     if world: comps.append(Component("POSE_WORLD_LANDMARKS", HOLISTIC_BODY_POINTS, HOLISTIC_BODY_LIMBS, ((255, 0, 0),)))
@@ -336,14 +282,6 @@ def read_skels(path: str | Path,  # a .skels file
     with open(path, encoding="utf-8", errors="strict") as f:
         for i, line in enumerate(f):
             yield pose_from_skels_line(line, fps, where=f"{path.name} line {i + 1}")
-
-def check_input_file(path: str | Path, what: str = "input file") -> Path:
-    "Raise a one-line SignLLMError when `path` is missing, a folder or empty."
-    path = Path(path)
-    if not path.exists(): raise SignLLMError(f"{what} {path} does not exist; check the path")
-    if path.is_dir(): raise SignLLMError(f"{what} {path} is a folder, not a file")
-    if path.stat().st_size == 0: raise SignLLMError(f"{what} {path} is empty (0 bytes); re-export or re-download it")
-    return path
 
 # %% ../nbs/00_pose.ipynb #1b60521d
 def from_pose_format(pf_pose,  # a pose_format.Pose

@@ -1,4 +1,4 @@
-"""Draw any `Pose` as a skeleton video (MP4 or GIF), put several next to each other, animate them in plotly and play them in the notebook.
+"""Draw any `Pose` as RGB frames with OpenCV, write them as an MP4 or GIF, and put several poses next to each other.
 
 Docs: https://github.com/signllm/signllm-kit/tree/main/nbs/render.html.md"""
 
@@ -19,14 +19,14 @@ import numpy as np
 
 from fastcore.basics import patch
 
-from .pose import COMPONENT_ALIASES, Component, Pose, Skeleton, SignLLMError, _face_mesh_limbs, atomic_path
+from .core import SignLLMError, atomic_path
+from .pose import COMPONENT_ALIASES, Component, Pose, Skeleton, face_mesh_limbs
 
 # %% auto #0
 __all__ = ['PALETTES', 'ROLE_STYLE', 'FACE_MODES', 'SKIP', 'FIT_CONFIDENCE', 'SHIFT', 'FACE_POINT', 'HAND_DOT', 'VIDEO_WRITERS',
-           'SPEEDS', 'component_role', 'palette', 'component_limbs', 'View', 'drawn_joints', 'fit_points', 'fit_view',
+           'component_role', 'palette', 'component_limbs', 'View', 'drawn_joints', 'fit_points', 'fit_view',
            'title_band', 'limb_paths', 'Layer', 'skeleton_layers', 'draw_layer', 'PoseRenderer', 'write_video',
-           'count_frames', 'render_pose', 'SideBySide', 'side_by_side', 'plotly_animation', 'play_interval', 'Player',
-           'play']
+           'count_frames', 'render_pose', 'SideBySide', 'side_by_side']
 
 # %% ../nbs/03_render.ipynb #8f4b2176
 def component_role(name: str,  # a component name, e.g. "RIGHT_HAND_LANDMARKS"
@@ -71,7 +71,7 @@ def component_limbs(component: Component,  # a skeleton component
     limbs = np.array(component.limbs, dtype=np.int64).reshape(-1, 2)
     if component_role(component.name) != "FACE" or face == "mesh": return limbs
     if face == "none": return limbs[:0]
-    if len(component.points) >= 468: return np.array(_face_mesh_limbs(len(component.points)), np.int64).reshape(-1, 2)
+    if len(component.points) >= 468: return np.array(face_mesh_limbs(len(component.points)), np.int64).reshape(-1, 2)
     return limbs
 
 # %% ../nbs/03_render.ipynb #51486713
@@ -328,16 +328,19 @@ class PoseRenderer:
 
     def __len__(self) -> int: return self.pose.n_frames
 
-    def frame(self, t: int) -> np.ndarray:
-        "Frame `t` as a new (height, width, 3) uint8 RGB image."
-        image = self.background.copy()
-        for layer, all_sure in zip(self.layers, self._all_sure[t]):
-            draw_layer(image, layer, self._xy[t], self.pose.confidence[t], self.faint_below, all_sure)
-        if self.counter: _draw_counter(image, t, len(self), _blend(self.colors["text"], self.colors["background"], 0.6))
-        return image
+# %% ../nbs/03_render.ipynb #650dfc5d
+@patch
+def frame(self: PoseRenderer, t: int) -> np.ndarray:
+    "Frame `t` as a new (height, width, 3) uint8 RGB image."
+    image = self.background.copy()
+    for layer, all_sure in zip(self.layers, self._all_sure[t]):
+        draw_layer(image, layer, self._xy[t], self.pose.confidence[t], self.faint_below, all_sure)
+    if self.counter: _draw_counter(image, t, len(self), _blend(self.colors["text"], self.colors["background"], 0.6))
+    return image
 
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return (self.frame(t) for t in range(len(self)))
+@patch
+def __iter__(self: PoseRenderer) -> Iterator[np.ndarray]:
+    return (self.frame(t) for t in range(len(self)))
 
 # %% ../nbs/03_render.ipynb #a11f2d39
 def _rate(fps: float) -> Fraction:
@@ -484,174 +487,3 @@ def side_by_side(poses: Sequence[Pose],  # the poses; all are shown at the first
                  ) -> Iterator[np.ndarray]:
     "Frames of several poses side by side, generated lazily (write them with `write_video(frames, path, fps)`)."
     return iter(SideBySide(poses, titles, **options))
-
-# %% ../nbs/03_render.ipynb #16607b47
-def _plot3d(points: np.ndarray) -> np.ndarray:
-    "Data (x, y down, z depth) -> plot axes (x, depth, up)."
-    return points[..., [0, 2, 1]] * np.array([1, 1, -1], np.float32)
-
-def _path_coords(points: np.ndarray, confidence: np.ndarray, path: np.ndarray, min_confidence: float) -> np.ndarray:
-    "(dims, n) float32 coordinates along `path`, NaN at path ends and at joints below `min_confidence` (or missing)."
-    joints = np.maximum(path, 0)
-    coords = points[joints].astype(np.float32)  # (n, dims)
-    coords[(path < 0) | (confidence[joints] < min_confidence) | (confidence[joints] <= 0)] = np.nan
-    return coords.T
-
-def _trace_specs(pose: Pose, layers: list[Layer], faint_below: float) -> list[tuple]:
-    "(layer, path, min_confidence, opacity) per trace: a faint trace only for layers with unsure joints."
-    specs = []
-    for layer in layers:
-        path = limb_paths(layer.limbs) if len(layer.limbs) else np.repeat(layer.dots, 2)  # dots only: each its own path
-        joints = np.unique(layer.limbs) if len(layer.limbs) else layer.dots
-        conf = pose.confidence[:, joints]
-        if ((conf > 0) & (conf < faint_below)).any(): specs.append((layer, path, 1e-9, 0.35))
-        specs.append((layer, path, faint_below, 1.0))
-    return specs
-
-# %% ../nbs/03_render.ipynb #c851d96f
-def _traces(pose: Pose, t: int, specs: list[tuple], dims: int, styled: bool = False) -> list:
-    "Plotly traces of frame `t`; `styled` for the first frame (later frames carry only coordinates)."
-    import plotly.graph_objects as go
-    points = pose.data[t, :, :dims]
-    if dims == 3: points = _plot3d(points)
-    traces = []
-    for layer, path, min_confidence, opacity in specs:
-        trace = dict(zip("xyz", _path_coords(points, pose.confidence[t], path, min_confidence)))
-        if styled:
-            trace.update(mode="lines+markers" if layer.dot else "lines", opacity=opacity, showlegend=False,
-                         hoverinfo="skip", line=dict(color="rgb%s" % (layer.color,), width=layer.width),
-                         marker=dict(size=max(2, layer.dot)))
-        traces.append(go.Scatter(**trace) if dims == 2 else go.Scatter3d(**trace))
-    return traces
-
-# %% ../nbs/03_render.ipynb #03d9ba0d
-def _axis_ranges(pose: Pose, dims: int, skip: Sequence[str]) -> list[list[float]]:
-    "Fixed [lo, hi] per plotted axis, from the drawn joints of all frames, with a 5% margin."
-    points = fit_points(pose, skip, dims=dims)  # (N, dims)
-    if dims == 3: points = _plot3d(points)
-    if not len(points): return [[-1.0, 1.0]] * dims
-    lo, hi = points.min(0), points.max(0)
-    pad = 0.05 * (hi - lo).max() + 1e-6
-    return [[float(a - pad), float(b + pad)] for a, b in zip(lo, hi)]
-
-# %% ../nbs/03_render.ipynb #2e3c6a0f
-def _animation_layout(fig, names: list[str], duration: float, redraw: bool):
-    "Add the play/pause buttons and the frame slider."
-    play = dict(frame=dict(duration=duration, redraw=redraw), fromcurrent=True, transition=dict(duration=0))
-    stop = dict(frame=dict(duration=0, redraw=redraw), mode="immediate", transition=dict(duration=0))
-    fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top", pad=dict(t=30),
-                          buttons=[dict(label="▶ play", method="animate", args=[None, play]),
-                                   dict(label="❚❚ pause", method="animate", args=[[None], stop])])],
-        sliders=[dict(x=0.25, len=0.75, y=0, yanchor="top", pad=dict(t=20), currentvalue=dict(prefix="frame "),
-                      steps=[dict(label=n, method="animate", args=[[n], stop]) for n in names])])
-
-# %% ../nbs/03_render.ipynb #288879d9
-def plotly_animation(pose: Pose,  # the sequence to animate
-                     dims: int = 2,  # 2: x, y; 3: x, y, z (rotatable)
-                     max_frames: int = 150,  # subsample longer sequences to keep the figure (and notebook) small
-                     title: str | None = None,  # figure title
-                     background: str = "dark",  # "dark" or "light"
-                     colors: dict | None = None,  # colour overrides {role or component name: (r, g, b)}
-                     face: str = "contours",  # full face mesh: "contours", "mesh" or "none"
-                     skip: Sequence[str] = SKIP,  # components not to draw
-                     faint_below: float = 0.6,  # joints below this confidence are drawn transparent
-                     size: int = 480,  # figure width and height in pixels
-                     ):
-    "A plotly Figure animating `pose`, with play/pause buttons and a frame slider."
-    import plotly.graph_objects as go
-    if dims not in (2, 3) or dims > pose.dims: raise SignLLMError(f"dims must be 2 or 3 (at most the pose's {pose.dims}), got {dims}")
-    colors = palette(background, colors)
-    layers = skeleton_layers(pose.skeleton, colors, 2.5, face, skip)
-    step = max(1, math.ceil(pose.n_frames / max_frames))
-    frames = list(range(0, pose.n_frames, step))
-    specs = _trace_specs(pose, layers, faint_below)
-    fig = go.Figure(data=_traces(pose, frames[0], specs, dims, styled=True),  # styles once, here
-                    frames=[go.Frame(data=_traces(pose, t, specs, dims), name=str(t)) for t in frames])
-    ranges, bg = _axis_ranges(pose, dims, skip), "rgb%s" % (colors["background"],)
-    fig.update_layout(width=size, height=size, paper_bgcolor=bg, plot_bgcolor=bg, margin=dict(l=10, r=10, t=40, b=90),
-                      title=dict(text=title, font=dict(color="rgb%s" % (colors["text"],))))
-    if dims == 2:
-        fig.update_xaxes(range=ranges[0], visible=False)
-        fig.update_yaxes(range=ranges[1][::-1], visible=False, scaleanchor="x")  # y grows downwards, as in the data
-    else:
-        extent = np.array([hi - lo for lo, hi in ranges])
-        ratio = np.maximum(extent / extent.max(), 0.4)  # keep depth readable
-        axis = dict(visible=False, showbackground=False)
-        fig.update_scenes(xaxis=dict(range=ranges[0], **axis), yaxis=dict(range=ranges[1], **axis),
-                          zaxis=dict(range=ranges[2], **axis), aspectmode="manual",
-                          aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2]),
-                          camera=dict(eye=dict(x=0.2, y=-1.9, z=0.3), up=dict(x=0, y=0, z=1)))
-    _animation_layout(fig, [str(t) for t in frames], 1000 * step / pose.fps, redraw=dims == 3)
-    return fig
-
-# %% ../nbs/03_render.ipynb #ac6ab20a
-SPEEDS = (("¼×", 0.25), ("½×", 0.5), ("1×", 1.0), ("2×", 2.0))
-
-def play_interval(fps: float,  # frames per second of the poses
-                  speed: float = 1.0,  # 0.5 = half speed
-                  ) -> int:
-    "Milliseconds between frames for the Play widget."
-    return max(1, round(1000 / (fps * speed)))
-
-# %% ../nbs/03_render.ipynb #3452219b
-class Player:
-    "An ipywidgets player for one pose or several side by side: play/pause, speed, frame slider, mirror."
-    def __init__(self, poses: Pose | Sequence[Pose],  # what to play; several are shown side by side
-                 titles: Sequence[str | None] | None = None,  # one caption per pose
-                 width: int = 320, height: int = 320,  # panel size in pixels
-                 **options,  # SideBySide / PoseRenderer options (background, counter, same_view, ...)
-                 ):
-        self.poses = [poses] if isinstance(poses, Pose) else list(poses)
-        self._make = lambda poses: SideBySide(poses, titles, width, height, **options)
-        self._panels = {False: self._make(self.poses)}  # the mirrored panels are made on first use
-        self.fps, self.n_frames = self._panels[False].fps, len(self._panels[False])
-        self._box = None
-
-    def frame(self, index: int, mirror: bool = False) -> np.ndarray:
-        "The RGB frame shown at slider position `index` (clamped to the sequence)."
-        if mirror not in self._panels: self._panels[mirror] = self._make([p.mirror() for p in self.poses])
-        return self._panels[mirror].frame(int(np.clip(index, 0, self.n_frames - 1)))
-
-    def png(self, index: int, mirror: bool = False) -> bytes:
-        "Frame `index` as PNG bytes (what the image widget shows)."
-        _, data = cv2.imencode(".png", self.frame(index, mirror)[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])  # RGB -> BGR
-        return data.tobytes()
-
-# %% ../nbs/03_render.ipynb #08049b7f
-@patch(as_prop=True)
-def widget(self: Player):
-    "The ipywidgets box, built on first use: image, play button, frame slider, speed menu, mirror checkbox."
-    if self._box is not None: return self._box
-    import ipywidgets as widgets
-    self.image = widgets.Image(format="png", value=self.png(0))
-    self.play_button = widgets.Play(min=0, max=self.n_frames - 1, interval=play_interval(self.fps), repeat=True)
-    self.slider = widgets.IntSlider(min=0, max=self.n_frames - 1, description="frame")
-    self.speed_menu = widgets.Dropdown(options=SPEEDS, value=1.0, description="speed", layout=widgets.Layout(width="150px"))
-    self.mirror_box = widgets.Checkbox(value=False, description="mirror", indent=False)
-    widgets.jslink((self.play_button, "value"), (self.slider, "value"))  # playing moves the slider, in the browser
-    self.slider.observe(lambda change: self.show(), names="value")
-    self.mirror_box.observe(lambda change: self.show(), names="value")
-    self.speed_menu.observe(lambda change: setattr(self.play_button, "interval", play_interval(self.fps, change["new"])),
-                            names="value")
-    self._box = widgets.VBox([self.image, widgets.HBox([self.play_button, self.slider, self.speed_menu, self.mirror_box])])
-    return self._box
-
-@patch
-def show(self: Player, index: int | None = None):
-    "Show frame `index` (default: the slider's position) in the image widget, mirrored if the checkbox is ticked."
-    self.widget  # build the widgets if needed
-    if index is not None and index != self.slider.value: self.slider.value = int(index); return  # the observer shows it
-    self.image.value = self.png(self.slider.value, self.mirror_box.value)
-
-@patch
-def _ipython_display_(self: Player):
-    from IPython.display import display
-    display(self.widget)
-
-def play(poses: Pose | Sequence[Pose],  # one pose, or several to show side by side
-         titles: Sequence[str | None] | None = None,  # one caption per pose
-         **options,  # Player options: width, height, background, counter, same_view, ...
-         ) -> Player:
-    "A notebook player for `poses` (display it, or leave it as the last expression of a cell)."
-    return Player(poses, titles, **options)

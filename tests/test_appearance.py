@@ -1,21 +1,26 @@
-"""signllm.appearance: a pose performed by the person of a reference photo.
+"""Appearance (chapter 10: signllm.cutout, signllm.animate, signllm.appearance_eval, signllm.appearance): a pose
+performed by the person of a reference photo.
 
-Acceptance of issue 10: self-reenactment beats the static photo and the skeleton drawing inside the signing region;
-at least 10 frames/s at 512×512; a PHOENIX sentence gives a playable MP4 with the right frame count; bad photos give
-one-line errors and write nothing (a photo without visible hands falls back to drawn hands with a warning).
+Acceptance of issue 10 that the notebooks do not already assert: a PHOENIX sentence gives a playable MP4/GIF with the
+right frame count and no temporary files; bad photos and bad arguments give one-line errors and write nothing (a photo
+without visible hands falls back to drawn hands with a warning); retargeting, the signing region, warped photo hands,
+the player and the `appearance_main` command. Self-reenactment beating its baselines and the speed of at least 10
+frames/s at 512×512 are asserted in nbs/10b_appearance_eval.ipynb and nbs/10a_appearance_frames.ipynb.
 Real data throughout; the only edited picture is a real frame with its hands painted over (labelled below).
 """
 import itertools
-import time
 
 import numpy as np
 import pytest
 
-from signllm.appearance import (BODY, HANDS, SIDES, AppearancePlayer, AppearanceRenderer, appearance_main,
-                                default_photo, default_reference, drive, make_reference, psnr, render_appearance,
-                                self_reenactment, signer_video_pose, signing_region, ssim_map)
+from signllm.animate import AppearanceRenderer, drive
+from signllm.appearance import AppearancePlayer, appearance_main, render_appearance
+from signllm.appearance_eval import signing_region
+from signllm.core import SignLLMError, data_path
+from signllm.cutout import (BODY, HANDS, default_photo, default_reference, face_outline, make_reference, part_domains,
+                            signer_video_pose)
 from signllm.keypoints import extract_pose, read_video
-from signllm.pose import SIGN50, SignLLMError, data_path, read_pose, read_skels, write_pose
+from signllm.pose import SIGN50, read_pose, read_skels, write_pose
 from signllm.render import count_frames
 
 VIDEO = data_path("signer_video", "human_signer.mp4")
@@ -44,24 +49,6 @@ def test_shipped_keypoints_are_what_extraction_gives(signer_pose):
     np.testing.assert_allclose(fresh.data, signer_pose.data[:8], atol=1e-3)
 
 
-def test_self_reenactment_beats_both_baselines(signer_pose):
-    result = self_reenactment(pose=signer_pose)
-    for method in ("rendered", "static", "skeleton"): assert len(result.ssim[method]) == 135
-    print(result.table())
-    for scores in (result.ssim, result.psnr):
-        assert scores["rendered"].mean() > scores["static"].mean()
-        assert scores["rendered"].mean() > scores["skeleton"].mean()
-    assert len(result.strip_frames) == 4 and all(len(v) == 4 for v in result.strip.values())
-
-
-def test_metrics():
-    image, _ = default_photo()
-    assert ssim_map(image, image).mean() == pytest.approx(1.0, abs=1e-4)
-    dim = image // 2
-    assert psnr(dim, dim + 5) == pytest.approx(10 * np.log10(255 ** 2 / 25))
-    assert psnr(dim, dim + 10) < psnr(dim, dim + 5)
-
-
 def test_signing_region_holds_arms_and_hands(signer_pose):
     region = signing_region(signer_pose, 0, (720, 1280))
     body = signer_pose.skeleton
@@ -72,36 +59,12 @@ def test_signing_region_holds_arms_and_hands(signer_pose):
     assert not region[50, 50] and 0.02 < region.mean() < 0.3  # a corner of the backdrop is outside
 
 
-def test_speed_at_512(phoenix):
-    renderer = AppearanceRenderer(phoenix, default_reference(), 512, 512)
-    best = 0.0
-    for _ in range(2):
-        start = time.perf_counter()
-        for t in range(len(renderer)): frame = renderer.frame(t)
-        best = max(best, len(renderer) / (time.perf_counter() - start))
-    assert frame.shape == (512, 512, 3) and frame.dtype == np.uint8
-    assert best >= 10, f"{best:.1f} frames/s"
-
-
 def test_phoenix_to_mp4_and_gif(phoenix, tmp_path):
     out = render_appearance(phoenix, tmp_path / "phoenix.mp4")
     assert count_frames(out) == phoenix.n_frames
     gif = render_appearance(phoenix, tmp_path / "slow.gif", width=128, height=96, fps=10)
     assert count_frames(gif) == round(phoenix.duration * 10)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["phoenix.mp4", "slow.gif"]  # no temporary files left
-
-
-def test_own_pose_gives_back_the_photo():
-    reference = default_reference()
-    frame = AppearanceRenderer(reference.keypoints.replace(fps=24.0), reference, 1280, 720, retarget=False,
-                               crop="full").frame(0)
-    hands = np.zeros(frame.shape[:2], bool)
-    for side in SIDES:
-        x0, y0 = reference.joints[HANDS[side]].min(0).astype(int) - 40
-        x1, y1 = reference.joints[HANDS[side]].max(0).astype(int) + 40
-        hands[y0:y1, x0:x1] = True
-    diff = np.abs(frame.astype(int) - reference.image.astype(int))[~hands].mean()
-    assert diff < 3, diff
 
 
 def test_retargeting_gives_the_photo_person_proportions(phoenix, signer_pose):
@@ -162,8 +125,7 @@ def _save(path, rgb):
 def test_photo_without_visible_hands_warns_and_draws(tmp_path, phoenix):
     reference = default_reference()
     edited = reference.image.copy()  # EDITED real frame: both hands painted over with the shirt's colour
-    from signllm.appearance import _face_outline, part_domains
-    domains = part_domains(reference.joints, reference.hips, _face_outline(reference.keypoints), edited.shape[:2])
+    domains = part_domains(reference.joints, reference.hips, face_outline(reference.keypoints), edited.shape[:2])
     edited[(domains["RIGHT_HAND"] > 0) | (domains["LEFT_HAND"] > 0)] = (15, 15, 17)
     _save(tmp_path / "no_hands.png", edited)
     with pytest.warns(UserWarning, match="hand found in no_hands.png; drawing"):

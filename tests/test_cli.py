@@ -212,3 +212,23 @@ def test_prompt2langgloss_checkpoint_from_the_command_line(cli, tmp_path):
             "--glosses", "NORDWEST REGEN", "--verbose", "-o", tmp_path / "b.pose")
     assert r.returncode == 0, r.stderr
     assert "tokens: <gsg> NORDWEST REGEN" in r.stdout and (tmp_path / "b.pose").exists()
+
+
+def test_info_reads_every_input_kind(cli):
+    "info goes through inputs.load_pose: a video (its shipped sibling .pose), a .skels sentence with its text."
+    r = cli("info", DATA / "signer_video" / "human_signer.mp4")
+    assert r.returncode == 0 and "frames 135" in r.stdout and "RIGHT_HAND_LANDMARKS" in r.stdout, r.stderr
+    r = cli("info", DATA / "phoenix14t" / "dev.skels", "--index", "1")
+    text = (DATA / "phoenix14t" / "dev.text").read_text(encoding="utf-8").splitlines()[1].strip()
+    assert r.returncode == 0 and f"text: {text}" in r.stdout, r.stderr
+    r = cli("info", DATA / "words" / "ase_FOOTBALL.pose", "--index", "3")
+    assert_one_line_error(r, "--index is for .skels")
+
+
+def test_cli_module_stays_light():
+    "`signllm --help` must not wait for PyTorch, Lightning or MediaPipe: cli imports them only inside commands."
+    import subprocess, sys
+    code = ("import sys, signllm.cli; "
+            "print(*[m in sys.modules for m in ('torch', 'pytorch_lightning', 'mediapipe', 'cv2')])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == ["False"] * 4, (r.stdout, r.stderr)

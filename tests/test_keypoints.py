@@ -1,5 +1,6 @@
-"""Keypoint extraction (chapter 01_keypoints): acceptance on the real signer video, agreement with pose-format,
-smoothing, importers, and `signllm extract` (exit codes, resume after a kill, --shard, -j, bad input)."""
+"""Keypoint extraction (chapter 01_keypoints): agreement with pose-format, sources and streaming, smoothing on the real
+wrist, importers; `inputs.load_pose` (appendix 01b: every input, the video cache, bad input); and `signllm extract`
+(appendix 01a: exit codes, resume after a kill, --shard, -j, bad input)."""
 import contextlib
 import io
 import json
@@ -14,10 +15,12 @@ import numpy as np
 import pytest
 
 from conftest import DATA, SIGNLLM, write_clip
-from signllm.keypoints import (OPENPOSE_SKELETON, HolisticOptions, detection_rates, existing_pose, extract_main,
-                               extract_pose, parse_shard, read_image_folder, read_keypoints,
-                               read_openpose_folder, read_video, smooth, world_landmarks, wrist_distances)
-from signllm.pose import SIGN50, Component, Pose, SignLLMError, Skeleton, read_pose, write_pose
+from signllm.core import SignLLMError
+from signllm.extract import existing_pose, extract_main, parse_shard
+from signllm.inputs import check_signer, load_pose
+from signllm.keypoints import (OPENPOSE_SKELETON, HolisticOptions, extract_pose, read_image_folder, read_openpose_folder,
+                               read_video, smooth, wrist_distances)
+from signllm.pose import SIGN50, Component, Pose, Skeleton, read_pose, write_pose
 
 VIDEO = DATA / "signer_video" / "human_signer.mp4"
 
@@ -87,13 +90,6 @@ def pose_format_pose(tmp_path_factory):
     return read_pose(out)
 
 
-def test_real_video_body_every_frame_hands_most(real_pose):
-    assert (real_pose.n_frames, real_pose.fps, real_pose.size) == (135, 24.0, (1280.0, 720.0, 0.0))
-    rates = detection_rates(real_pose)
-    print("detection rates on the real video:", {k: round(v, 3) for k, v in rates.items()})
-    assert rates["body"] == 1.0
-    assert rates["left_hand"] >= 0.85 and rates["right_hand"] >= 0.85
-
 
 def test_agrees_with_pose_format_video_to_pose(real_pose, pose_format_pose):
     assert pose_format_pose.skeleton.joints == real_pose.skeleton.joints
@@ -133,13 +129,6 @@ def test_pose_file_opens_in_pose_format(real_pose, tmp_path):
     assert detect_known_pose_format(pf) == "holistic"
 
 
-def test_world_landmarks_in_metres(real_pose):
-    world = world_landmarks(real_pose)
-    shoulders = np.linalg.norm(world[:, 11] - world[:, 12], axis=-1)
-    assert 0.2 < np.median(shoulders) < 0.6
-    with pytest.raises(SignLLMError, match="world"):
-        world_landmarks(real_pose.replace(size=None))
-
 
 # ---------------------------------------------------------------- options, sources, streaming
 
@@ -154,12 +143,6 @@ def test_face_modes_and_world(clips):
     np.testing.assert_array_equal(bare.points("RIGHT_HAND_LANDMARKS"), full.points("RIGHT_HAND_LANDMARKS"))
     assert not bare.skeleton.has("POSE_WORLD_LANDMARKS") and not bare.skeleton.has("FACE_LANDMARKS")
 
-
-def test_model_complexity_never_downloads():
-    with pytest.raises(SignLLMError, match="never downloads"):
-        HolisticOptions(model_complexity=2)
-    with pytest.raises(SignLLMError, match="0, 1 or 2"):
-        HolisticOptions(model_complexity=5)
 
 
 def test_image_folder_and_frame_stream_match_video(clips, tmp_path):
@@ -197,21 +180,6 @@ def test_streaming_holds_no_frames(clips):
 
 
 # ---------------------------------------------------------------- smoothing (synthetic test signals, labelled)
-
-def test_smooth_keeps_polynomials_and_ignores_missing_values():
-    "Synthetic: a quadratic trajectory passes unchanged; values under confidence 0 are never used."
-    t = np.arange(50, dtype=np.float32)
-    truth = np.stack([5 + 3 * t - 0.04 * t**2, 200 - 2 * t, 0.01 * t**2], -1)[:, None]  # (50, 1, 3)
-    conf = np.ones((50, 1), np.float32)
-    conf[[0, 7, 8, 9, 30, 49]] = 0
-    skeleton = Skeleton("one", [Component("BODY", ("P",))])
-    for garbage in (0.0, 1e6, np.nan):
-        data = np.where(conf[..., None] > 0, truth, garbage).astype(np.float32)
-        out = smooth(Pose(data, conf, 25, skeleton), window=7, polyorder=2)
-        np.testing.assert_allclose(out.data[conf > 0], truth[conf > 0], atol=1e-2)
-        assert (out.confidence == conf).all()  # smoothing never fills
-    with pytest.raises(SignLLMError, match="odd"): smooth(Pose(truth, None, 25, skeleton), window=6)
-    with pytest.raises(SignLLMError, match="polyorder"): smooth(Pose(truth, None, 25, skeleton), window=5, polyorder=5)
 
 
 def test_smooth_reduces_jitter_on_real_wrist(real_pose):
@@ -274,10 +242,10 @@ def test_openpose_folder_importer(tmp_path):
 def test_openpose_importer_agrees_with_pose_format(tmp_path):
     from pose_format.utils.openpose import load_openpose_directory
     folder = write_openpose_folder(tmp_path / "op", range(6), face=True)
-    ours = read_keypoints(folder, fps=24, width=1280, height=720)
+    ours = read_openpose_folder(folder, fps=24, width=1280, height=720)
     theirs = load_openpose_directory(str(folder), fps=24, width=1280, height=720)
     with open(tmp_path / "openpose.pose", "wb") as f: theirs.write(f)
-    converted = read_keypoints(tmp_path / "openpose.pose")  # pose-format names (RShoulder, BASE, ...) -> ours
+    converted = load_pose(tmp_path / "openpose.pose")  # pose-format names (RShoulder, BASE, ...) -> ours
     assert converted.skeleton.joints == ours.skeleton.joints
     np.testing.assert_allclose(converted.data, ours.data)
     np.testing.assert_allclose(converted.confidence, ours.confidence)
@@ -302,13 +270,60 @@ def test_openpose_bad_input(tmp_path, case, words):
     for w in words: assert w in str(e.value)
 
 
-def test_read_keypoints_shipped_layouts_to_sign50(tmp_path):
+def test_load_pose_shipped_layouts_to_sign50(tmp_path):
     for path in (DATA / "words" / "ase_FOOTBALL.pose", DATA / "words" / "sgg" / "kinder.pose"):
-        sign = read_keypoints(path).to_sign50()
+        sign = load_pose(path).to_sign50()
         assert sign.skeleton == SIGN50 and sign.mask[:, SIGN50.index("BODY", "RIGHT_WRIST")].mean() > 0.9
+        assert check_signer(sign, path.name) is sign
     unknown = Pose(np.zeros((3, 2, 2), np.float32), None, 25, Skeleton("x", [Component("MARKERS", ("A", "B"))]))
-    with pytest.raises(SignLLMError, match="unknown layout"):  # synthetic: a layout the kit cannot map
-        read_keypoints(write_pose(unknown, tmp_path / "markers.pose"))
+    pose = load_pose(write_pose(unknown, tmp_path / "markers.pose"))  # synthetic: a layout the kit cannot map
+    assert pose.skeleton.components[0].name == "MARKERS"  # `signllm info` still describes it ...
+    with pytest.raises(SignLLMError, match="unknown layout"):  # ... but no model is fed with it
+        check_signer(pose, "markers.pose")
+
+
+def test_load_pose_every_input_kind(tmp_path):
+    sentence = load_pose(DATA / "phoenix14t" / "dev.skels", 2)
+    assert sentence.skeleton == SIGN50 and sentence.meta["index"] == 2
+    assert sentence.meta["text"] == (DATA / "phoenix14t" / "dev.text").read_text(encoding="utf-8").splitlines()[2].strip()
+    assert load_pose(sentence) is sentence
+    folder = write_openpose_folder(tmp_path / "op", range(3))
+    assert load_pose(folder).skeleton == OPENPOSE_SKELETON
+    shipped = load_pose(VIDEO)  # the sibling human_signer.pose, same frame count: no extraction
+    assert shipped.n_frames == 135 and shipped.skeleton.n_joints == 576
+
+
+def test_load_pose_extracts_a_video_once(clips, tmp_path):
+    cache = tmp_path / "cache"
+    first = load_pose(clips[0], cache=cache)
+    assert [p.suffix for p in cache.iterdir()] == [".pose"]
+    copy = tmp_path / "renamed.mp4"
+    copy.write_bytes(clips[0].read_bytes())
+    start = time.perf_counter()
+    again = load_pose(copy, cache=cache)  # same content, another name: from the cache
+    assert time.perf_counter() - start < 2
+    np.testing.assert_array_equal(again.data, first.data)
+    (next(cache.iterdir())).write_bytes(b"damaged")  # a damaged cache entry is extracted again
+    np.testing.assert_array_equal(load_pose(copy, cache=cache).data, first.data)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("missing", ["attempt", "does not exist"]), ("empty", ["is empty"]), ("text", ["unsupported file type", "give a video"]),
+    ("folder", ["_keypoints.json"]), ("index", ["--index is for .skels"]), ("negative", ["0 or more"]),
+    ("range", ["has no sentence 9", "out of range"]), ("fake-video", ["not a readable video"]),
+])
+def test_load_pose_bad_input_is_one_line(tmp_path, case, words):
+    (tmp_path / "empty.pose").touch()
+    (tmp_path / "notes.txt").write_text("not a pose")
+    (tmp_path / "fake.mp4").write_text("not a video")
+    (tmp_path / "folder").mkdir()
+    source, index = {"missing": (tmp_path / "nope.pose", None), "empty": (tmp_path / "empty.pose", None),
+                     "text": (tmp_path / "notes.txt", None), "folder": (tmp_path / "folder", None),
+                     "index": (DATA / "words" / "ase_FOOTBALL.pose", 2), "negative": (DATA / "phoenix14t" / "dev.skels", -1),
+                     "range": (DATA / "phoenix14t" / "dev.skels", 9), "fake-video": (tmp_path / "fake.mp4", None)}[case]
+    with pytest.raises(SignLLMError) as e: load_pose(source, index, what="attempt")
+    assert "\n" not in str(e.value)
+    for w in words: assert w in str(e.value), str(e.value)
 
 
 # ---------------------------------------------------------------- bad video input

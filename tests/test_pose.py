@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from pose_format import Pose as PFPose
 
-from signllm.pose import (SIGN50, Pose, SignLLMError, data_path, from_pose_format, pose_from_skels_line,
+from signllm.core import SignLLMError, data_path
+from signllm.pose import (SIGN50, Pose, face_mesh_limbs, from_pose_format, holistic_skeleton, pose_from_skels_line,
                           pose_to_skels_line, read_pose, read_skels, to_pose_format, write_pose)
 
 SKELS = [data_path("phoenix14t", f"{split}.skels") for split in ("train", "dev", "test")]
@@ -56,17 +57,6 @@ def test_nan_joint_is_rejected_unless_missing():
     assert Pose(data, conf, 25, SIGN50).missing > 0  # missing joints may hold anything
 
 
-@pytest.mark.parametrize("line, message", [
-    ("", "is empty"),
-    ("0.1 " * 150, "not a multiple of 151"),
-    ("0.1 " * 150 + "x1", "is not a number"),
-    ("0.1 " * 149 + "nan 0.0", "NaN/inf at frame 0"),
-])
-def test_bad_skels_lines(line, message):
-    with pytest.raises(SignLLMError, match=message):
-        pose_from_skels_line(line)
-
-
 def test_unreadable_pose_file(tmp_path):
     bad = tmp_path / "bad.pose"
     bad.write_bytes(b"\x00\x01not a pose file at all")
@@ -77,3 +67,10 @@ def test_unreadable_pose_file(tmp_path):
     cut.write_bytes(data_path("words", "ase_FOOTBALL.pose").read_bytes()[:20000])
     with pytest.raises(SignLLMError):
         read_pose(cut)
+
+
+def test_face_mesh_limbs_is_public_and_matches_the_holistic_face():
+    "render draws the face with `face_mesh_limbs`; the holistic skeleton uses the same edges."
+    limbs = face_mesh_limbs(468)
+    assert len(limbs) > 100 and all(0 <= a < 468 and 0 <= b < 468 for a, b in limbs)
+    assert holistic_skeleton(468).component("FACE_LANDMARKS").limbs == limbs

@@ -1,4 +1,4 @@
-"Rendering (chapter 03_render): written videos read back with PyAV, confidence-aware drawing, errors, player logic."
+"Rendering (chapters 03_render, 03a_player): written videos read back with PyAV, confidence-aware drawing, errors, player logic."
 import csv
 import tracemalloc
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from signllm.pose import SIGN50, SignLLMError, data_path, read_pose, read_skels
-from signllm.render import (PALETTES, Player, PoseRenderer, SideBySide, count_frames, plotly_animation, render_pose,
-                            side_by_side, write_video)
+from signllm.core import SignLLMError, data_path
+from signllm.player import PLOTLY_RENDERER, Player, plotly_animation
+from signllm.pose import SIGN50, read_pose, read_skels
+from signllm.render import PALETTES, PoseRenderer, SideBySide, count_frames, render_pose, side_by_side, write_video
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +245,8 @@ def test_player_frame_function_without_a_browser(phoenix, letter):
     assert two.image.value == two.png(30, mirror=True)
     two.speed_menu.value = 2.0
     assert two.play_button.interval == 20
+
+
+def test_importing_the_player_keeps_plotly_js_out_of_notebooks():
+    import plotly.io as pio
+    assert pio.renderers.default == PLOTLY_RENDERER and "notebook_connected" in PLOTLY_RENDERER

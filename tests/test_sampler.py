@@ -1,4 +1,4 @@
-"RL loss and Priority Learning Channel (chapter 08_sampler): DTW, priorities, importance weights, policy gradient."
+"RL loss and Priority Learning Channel (chapter 08_sampler): priorities, importance weights, policy gradient."
 import math
 
 import numpy as np
@@ -7,52 +7,15 @@ import torch
 
 from conftest import DATA
 from signllm.data import read_phoenix
-from signllm.pose import SignLLMError
-from signllm.sampler import (Curve, PriorityChannel, dtw, dtw_distance, dtw_reward, final_loss, frame_costs,
-                             policy_gradient_loss, time_ratios, time_to_reach)
-
-
-def dtw_loop(C):
-    "Textbook DTW (total cost, path length of the cheapest path)."
-    n, m = C.shape
-    D = np.full((n + 1, m + 1), np.inf); D[0, 0] = 0; L = np.zeros((n + 1, m + 1))
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            best = min([(D[i - 1, j - 1], L[i - 1, j - 1]), (D[i - 1, j], L[i - 1, j]), (D[i, j - 1], L[i, j - 1])], key=lambda o: o[0])
-            D[i, j], L[i, j] = best[0] + C[i - 1, j - 1], best[1] + 1
-    return D[n, m], L[n, m]
+from signllm.core import SignLLMError
+from signllm.metrics import dtw_distance
+from signllm.sampler import (Curve, PriorityChannel, dtw_reward, final_loss, policy_gradient_loss, time_ratios,
+                             time_to_reach)
 
 
 @pytest.fixture(scope="module")
 def sentences():
     return [s.pose.data for s in read_phoenix(DATA / "phoenix14t", "train")]
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 3), (30, 41)])
-def test_dtw_matches_the_textbook_recursion(shape):
-    C = np.random.default_rng(sum(shape)).random(shape)  # synthetic cost matrix, only to test the algorithm
-    result = dtw(C, path=True)
-    total, length = dtw_loop(C)
-    assert result.total == pytest.approx(total) and result.length == length
-    assert result.cost == pytest.approx(total / length)
-    path = result.path
-    assert path[0].tolist() == [0, 0] and path[-1].tolist() == [shape[0] - 1, shape[1] - 1]
-    assert (np.diff(path, axis=0) >= 0).all() and (np.diff(path, axis=0).sum(1) >= 1).all()  # monotonic steps
-    assert C[path[:, 0], path[:, 1]].sum() == pytest.approx(total)
-
-
-def test_dtw_on_real_signing(sentences):
-    a, b = sentences[0], sentences[1]
-    assert dtw_distance(a, a) == 0.0
-    assert dtw_distance(np.repeat(a, 3, axis=0), a) == pytest.approx(0.0)  # slowed down, same signing
-    assert dtw_distance(a, b) == pytest.approx(dtw_distance(b, a))
-    assert dtw_distance(a, b) > 0.1 and dtw_distance(a[::-1], a) > 0.05
-    assert frame_costs(a, b).shape == (len(a), len(b))
-
-
-def test_dtw_rejects_mismatched_skeletons(sentences):
-    with pytest.raises(SignLLMError, match="one skeleton"): dtw_distance(sentences[0], sentences[0][:, :21])
-    with pytest.raises(SignLLMError, match="at least one frame"): dtw_distance(sentences[0][:0], sentences[0])
 
 
 def test_priorities_follow_the_losses_and_weights_undo_the_bias():

@@ -1,4 +1,6 @@
-"Translator (nbs/07_translate): frozen LM, projection, decoding, two-stage training, saving, the two commands."
+"""Translator (nbs/07_lm, 07a_translate, 07b_translate_training, 07c_translate_appendix): frozen LM, projection,
+decoding, two-stage training, saving, the two commands — what the notebooks do not show (batches, resume, bad input,
+the CLI)."""
 import contextlib
 import io
 import os
@@ -13,19 +15,21 @@ import numpy as np
 import pytest
 import torch
 
+from signllm.core import SignLLMError, data_path
+from signllm.training import quiet_lightning
+from signllm.vqsign import VQSIGN_TINY, VQSign
 from signllm.cra import CRAVocab, SignTokenizer, learn_merges
-from signllm.pose import SignLLMError, data_path
-from signllm.vqsign import TINY, VQSign, quiet_lightning
-from signllm.translate import (BOS, EOS, SEP, FrozenLM, KitLM, LMConfig, LMTrainConfig, Stage2Config, Translator,
-                               TranslatorConfig, _transformers, beam_search, check_signer, lm_example,
-                               lm_texts, load_translator, phoenix_examples, pretrain_lm, save_translator,
-                               target_language, tokenizer_fingerprint, train_stage2, train_translator_main,
-                               translate_main, translation_items)
+from signllm.lm import (CHAR_EOS, KitLM, LMConfig, LMTrainConfig, lm_texts, phoenix_translation_examples,
+                        pretrain_lm, require_transformers, target_language)
+from signllm.translate import (Translator, TranslatorConfig, beam_search, load_translator, save_translator,
+                               tokenizer_fingerprint, translation_items)
+from signllm.translate_train import Stage2Config, train_stage2
+from signllm.translate_cli import train_translator_main, translate_main
 
 
 @pytest.fixture(scope="module")
 def examples():
-    return phoenix_examples("train")
+    return phoenix_translation_examples("train")
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +45,9 @@ def kit_lm(examples):
 def tokenizer(examples):
     "An untrained VQ-Sign with CRA words learned on the real training poses."
     torch.manual_seed(0)
-    vqsign = VQSign(TINY)
+    vqsign = VQSign(VQSIGN_TINY)
     chars = vqsign.tokenize([e.pose for e in examples])
-    tokenizer = SignTokenizer(vqsign, CRAVocab(TINY.codebook_size, learn_merges(chars, TINY.codebook_size, 16)[0]))
+    tokenizer = SignTokenizer(vqsign, CRAVocab(VQSIGN_TINY.codebook_size, learn_merges(chars, VQSIGN_TINY.codebook_size, 16)[0]))
     assert len(tokenizer.vocab.merges) > 3
     return tokenizer
 
@@ -69,13 +73,6 @@ def run(main, argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def test_lm_example_layout(kit_lm):
-    vocab = kit_lm.vocab
-    inputs, targets = lm_example(vocab, "ab", "c", slot=vocab.encode("xyz"))
-    assert inputs == [BOS] + vocab.encode("abxyz") + [SEP] + vocab.encode("c")
-    assert targets == vocab.encode("ab") + [-100] * 4 + vocab.encode("c") + [EOS]  # no loss on slot and <sep>
-
-
 def test_lm_is_frozen_and_stays_in_eval_mode(kit_lm, translator):
     assert not any(p.requires_grad for p in kit_lm.parameters())
     translator.train()
@@ -90,7 +87,7 @@ def test_inputs_count_only_the_text(translator, examples):
     embeds, targets, mask = translator.inputs([(words, "gloss", text), (words[:3], "de", "ab")])
     assert embeds.shape[0] == 2 and mask[1].sum() < mask[0].sum()
     assert int((targets[0] >= 0).sum()) == len(text) + 1
-    assert targets[0][targets[0] >= 0].tolist() == translator.lm.encode(text) + [EOS]
+    assert targets[0][targets[0] >= 0].tolist() == translator.lm.encode(text) + [CHAR_EOS]
 
 
 def test_lm_bit_identical_after_stage2(translator, examples):
@@ -109,40 +106,6 @@ def test_lm_bit_identical_after_stage2(translator, examples):
     assert len(module.history) == 6 and len(module.validation) == 2 and "val_bleu4_gloss" in module.validation[0]
 
 
-class TableLM(FrozenLM):
-    "Synthetic unit-test LM: the next-token distribution depends on the last token only (a fixed table)."
-    def __init__(self, table):  # (V, V) probabilities, row = previous token
-        super().__init__()
-        self.table = torch.log(torch.tensor(table))
-        self.bos_id, self.eos_id, self.dim = 0, 3, 4
-    def embed(self, ids): return torch.nn.functional.one_hot(ids, 4).float()
-    def logits(self, embeds, mask=None): return embeds @ self.table
-
-
-def test_beam_search_finds_what_greedy_misses():
-    # from <bos>: A 0.6, B 0.4; after A nothing is likely (max 0.4); after B, <eos> with 0.95
-    lm = TableLM([[0.0001, 0.6, 0.3998, 0.0001], [0.0001, 0.3, 0.4, 0.2999], [0.0001, 0.0249, 0.025, 0.95],
-                  [0.25, 0.25, 0.25, 0.25]])
-    prefix = lm.embed(torch.tensor([0]))
-    greedy = beam_search(lm, prefix, beam=1, max_new_tokens=3)
-    assert greedy == [1, 2]  # A (0.6), then B (0.4), then <eos>: probability 0.216
-    assert beam_search(lm, prefix, beam=2, max_new_tokens=3) == [2]  # B, <eos>: probability 0.38
-    with pytest.raises(SignLLMError, match="beam"): beam_search(lm, prefix, beam=0)
-
-
-def test_greedy_equals_argmax_loop(translator, examples):
-    words = translator.tokens(examples[0].pose).words
-    prefix = translator.prefix(words, "de")
-    ids = []
-    with torch.no_grad():
-        for _ in range(25):
-            step = translator.lm.embed(torch.tensor(ids, dtype=torch.long))
-            next_id = int(translator.lm.logits(torch.cat([prefix, step])[None])[0, -1].argmax())
-            if next_id == EOS: break
-            ids.append(next_id)
-    assert beam_search(translator.lm, prefix, beam=1, max_new_tokens=25) == ids
-
-
 def test_bad_input(translator, examples):
     words = translator.tokens(examples[0].pose).words
     with pytest.raises(SignLLMError, match="unknown target language 'fr'.*de \\(German\\)"): translator.generate(words, "fr")
@@ -150,6 +113,7 @@ def test_bad_input(translator, examples):
     with pytest.raises(SignLLMError, match="no sign tokens"): translator.generate([], "de")
     with pytest.raises(SignLLMError, match="another tokenizer"): translator.generate([len(translator.tokenizer) + 3], "de")
     with pytest.raises(SignLLMError, match="at most"): translator.generate(np.zeros(1000, int), "de")
+    with pytest.raises(SignLLMError, match="beam must be at least 1"): beam_search(translator.lm, translator.prefix(words, "de"), beam=0)
     with pytest.raises(SignLLMError, match="unknown target language"): TranslatorConfig(languages=("de", "xx"))
     assert target_language("gloss").name == "DGS glosses"
 
@@ -185,16 +149,6 @@ def test_stage2_resume_refuses_another_tokenizer(translator, tokenizer, examples
     with quiet_lightning():
         module, trainer = train_stage2(translator, items, config=replace(config, epochs=2), out_dir=tmp_path, ckpt_path=ckpt)
     assert trainer.current_epoch == 2 and len(module.history) == 2  # resumed: only the second epoch ran
-
-
-def test_check_signer(examples):
-    pose = examples[0].pose
-    assert check_signer(pose, "x") is pose
-    nobody = pose.replace(confidence=np.zeros_like(pose.confidence))
-    with pytest.raises(SignLLMError, match="no signer found in clip.mp4"): check_signer(nobody, "clip.mp4")
-    no_hands = pose.replace()
-    no_hands.confidence[:, 8:] = 0
-    with pytest.raises(SignLLMError, match="no hands"): check_signer(no_hands, "clip")
 
 
 def test_translate_command(translator, tmp_path):
@@ -234,7 +188,7 @@ def test_shipped_translator_on_the_signer_video():
     *tokens, text = out.strip().splitlines()
     assert "sign words" in "\n".join(tokens) and text.strip()
     code, out, err = run(translate_main, [data_path("phoenix14t", "train.skels"), "--index", 3])
-    assert code == 0 and out.strip() == phoenix_examples("train")[3].texts["de"]  # it fits its training sentences
+    assert code == 0 and out.strip() == phoenix_translation_examples("train")[3].texts["de"]  # it fits its training sentences
 
 
 def test_train_translator_command(tmp_path):
@@ -261,12 +215,12 @@ def test_train_translator_command(tmp_path):
 
 def test_missing_transformers_is_a_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers now raises ImportError
-    with pytest.raises(SignLLMError, match="pip install transformers"): _transformers()
+    with pytest.raises(SignLLMError, match="pip install transformers"): require_transformers()
 
 
 def test_hugging_face_adapter_round_trip(tokenizer, examples, tmp_path, monkeypatch):
     pytest.importorskip("transformers")
-    from signllm.translate import HFCausalLM, make_tiny_hf_lm
+    from signllm.lm import HFCausalLM, make_tiny_hf_lm
     with no_network(monkeypatch):
         folder = make_tiny_hf_lm(tmp_path / "tiny-gpt2", [t for _, t in lm_texts(examples)], dim=16, layers=2)
         lm = HFCausalLM(folder)
