@@ -14,8 +14,10 @@ import time
 
 import numpy as np
 
-from signllm.appearance import AppearanceRenderer, default_reference, signer_video_pose
-from signllm.pose import data_path, read_skels
+from signllm.animate import AppearanceRenderer
+from signllm.core import data_path
+from signllm.cutout import default_reference, signer_video_pose
+from signllm.pose import read_skels
 from signllm.render import PoseRenderer
 
 

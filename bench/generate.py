@@ -14,6 +14,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from signllm.data import sign_language
 from signllm.generator import Lexicon, generate
 from signllm.pose import write_pose
 from signllm.render import render_pose
@@ -38,14 +39,15 @@ def measure(fn):
 def main():
     print(f"{'language':8} {'words':>5} {'frames':>6}  {'to .pose (cold)':>15} {'to .pose (warm)':>15} {'to MP4 (warm)':>13} {'peak MiB':>9}")
     with tempfile.TemporaryDirectory() as d:
-        for lang, text in SENTENCES.items():
+        for code, text in SENTENCES.items():
+            lang = sign_language(code)  # parsed once, as `signllm generate` does, and passed down as a SignLanguage
             words = len(text.split())
             cold = Lexicon()
             t_cold, m1 = measure(lambda: write_pose(generate(text, lang, cold), Path(d) / "cold.pose"))
             t_warm, m2 = measure(lambda: write_pose(generate(text, lang, cold), Path(d) / "warm.pose"))
             pose = generate(text, lang, cold)
             t_mp4, m3 = measure(lambda: render_pose(generate(text, lang, cold), Path(d) / "out.mp4"))
-            print(f"{lang:8} {words:>5} {pose.n_frames:>6}  {t_cold:>13.3f} s {t_warm:>13.3f} s {t_mp4:>11.3f} s {max(m1, m2, m3):>9.1f}")
+            print(f"{lang.code:8} {words:>5} {pose.n_frames:>6}  {t_cold:>13.3f} s {t_warm:>13.3f} s {t_mp4:>11.3f} s {max(m1, m2, m3):>9.1f}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     print(f"process peak RSS {rss:.0f} MiB (target < 1024 MiB; includes the Python/numpy/PyAV import)")
     baseline = importlib.util.find_spec("spoken_to_signed")

@@ -105,7 +105,7 @@ def main():
               + (f" ({np.isnan(ratios).sum()} run(s) never reached it)" if np.isnan(ratios).any() else ""))
     if "priority" in curves:
         r = np.nanmean(time_ratios(base, curves["priority"]))
-        print(f"\nPriority Learning Channel: ratio {r:.2f} -> {(1 - r):+.0%} time vs uniform (target: at least 25% less)")
+        print(f"\nPriority Learning Channel: ratio {r:.2f} -> {(r - 1):+.0%} time vs uniform (target: at least 25% less, i.e. <= -25%)")
     if args.plot:
         import matplotlib; matplotlib.use("Agg")
         import matplotlib.pyplot as plt

@@ -17,8 +17,8 @@ from signllm.animate import AppearanceRenderer, drive
 from signllm.appearance import AppearancePlayer, appearance_main, render_appearance
 from signllm.appearance_eval import signing_region
 from signllm.core import SignLLMError, data_path
-from signllm.cutout import (BODY, HANDS, default_photo, default_reference, face_outline, make_reference, part_domains,
-                            signer_video_pose)
+from signllm.cutout import (BODY, HAND_SLICES, default_photo, default_reference, face_outline, make_reference,
+                            part_domains, signer_video_pose)
 from signllm.keypoints import extract_pose, read_video
 from signllm.pose import SIGN50, read_pose, read_skels, write_pose
 from signllm.render import count_frames
@@ -94,8 +94,8 @@ def test_photo_hands_warped_when_apart(signer_pose):
     warped = AppearanceRenderer(signer_pose[66:67], apart, 1280, 720, retarget=False, crop="full")
     drawn = AppearanceRenderer(signer_pose[66:67], make_reference(frame125, signer_pose[125:126], hands="draw"),
                                1280, 720, retarget=False, crop="full")
-    assert warped._warped_hand(warped.plate.copy(), "LEFT", warped.xy[0, HANDS["LEFT"]])
-    hand = warped.xy[0, HANDS["LEFT"]]
+    assert warped._warped_hand(warped.plate.copy(), "LEFT", warped.xy[0, HAND_SLICES["LEFT"]])
+    hand = warped.xy[0, HAND_SLICES["LEFT"]]
     (x0, y0), (x1, y1) = hand.min(0).astype(int), hand.max(0).astype(int)
     assert np.abs(warped.frame(0)[y0:y1, x0:x1].astype(int) - drawn.frame(0)[y0:y1, x0:x1]).mean() > 5
 

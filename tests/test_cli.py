@@ -55,7 +55,7 @@ def bad_skels(tmp_path, text):
     ("text", ["is not a number"]),
     ("nan", ["NaN"]),
     ("index", ["out of range"]),
-    ("suffix", ["unsupported file type"]),
+    ("suffix", ["unsupported input", "give a video"]),
 ])
 def test_bad_input_render(cli, tmp_path, case, words):
     make = {

@@ -308,7 +308,7 @@ def test_load_pose_extracts_a_video_once(clips, tmp_path):
 
 
 @pytest.mark.parametrize("case, words", [
-    ("missing", ["attempt", "does not exist"]), ("empty", ["is empty"]), ("text", ["unsupported file type", "give a video"]),
+    ("missing", ["attempt", "does not exist"]), ("empty", ["is empty"]), ("text", ["unsupported input", "give a video"]),
     ("folder", ["_keypoints.json"]), ("index", ["--index is for .skels"]), ("negative", ["0 or more"]),
     ("range", ["has no sentence 9", "out of range"]), ("fake-video", ["not a readable video"]),
 ])

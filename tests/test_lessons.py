@@ -1,5 +1,5 @@
-"""Lessons (chapters 12_scoring, 12a_classroom, 12b_lessons_appendix): scoring on real data, signllm score, class lexicon,
-fingerspelling drill, progress, bad input."""
+"""Lessons (chapters 12_scoring, 12a_classroom, 12b_progress_appendix, 12c_lessons_appendix): scoring on real data,
+signllm score, class lexicon, fingerspelling drill, progress, bad input."""
 import contextlib
 import csv
 import io
@@ -21,7 +21,8 @@ from signllm.classroom import (add_sign, check_lexicon, class_lexicon, repair_le
                                spelling_reference)
 from signllm.core import SignLLMError
 from signllm.inputs import load_pose
-from signllm.lessons import PracticeSession, Progress, record_webcam, save_upload, score_main
+from signllm.lessons import PracticeSession, score_main
+from signllm.progress import Progress, record_webcam, save_upload
 from signllm.pose import SIGN50, read_pose, read_skels, write_pose
 from signllm.scoring import CHANNELS, score_attempt
 
@@ -316,7 +317,7 @@ def phoenix_report():
 
 CRASHING_SAVE = textwrap.dedent("""
     import os, signal, sys
-    from signllm.lessons import Progress
+    from signllm.progress import Progress
     from signllm.scoring import score_attempt
     from signllm.pose import read_skels
     pose = next(read_skels(sys.argv[2]))
@@ -379,7 +380,7 @@ def test_video_inputs_wires_upload_and_record(tmp_path):
     "The widgets' upload and record buttons hand the saved video to the callback; a missing webcam is no traceback."
     import ipywidgets as widgets
     from datetime import datetime, timezone
-    from signllm.lessons import video_inputs
+    from signllm.progress import video_inputs
     upload, record, messages, got = widgets.FileUpload(), widgets.Button(), widgets.Output(), []
     video_inputs(upload, got.append, tmp_path, messages, record, "sign", 0.1)
     content = VIDEO.read_bytes()

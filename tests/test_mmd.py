@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from signllm.mmd import KERNEL_SCALES, gaussian_kernel, median_bandwidth, mmd2, permutation_test, principal_components
-from signllm.pose import SignLLMError
+from signllm.core import SignLLMError
 
 
 def mmd2_reference(x, y, scales=KERNEL_SCALES):

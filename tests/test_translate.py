@@ -23,7 +23,7 @@ from signllm.lm import (CHAR_EOS, KitLM, LMConfig, LMTrainConfig, lm_texts, phoe
                         pretrain_lm, require_transformers, target_language)
 from signllm.translate import (Translator, TranslatorConfig, beam_search, load_translator, save_translator,
                                tokenizer_fingerprint, translation_items)
-from signllm.translate_train import Stage2Config, train_stage2
+from signllm.translate_training import Stage2Config, train_stage2
 from signllm.translate_cli import train_translator_main, translate_main
 
 
