@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parent.parent
 def build_picture(out: Path):
     "Four frames of the README's main job, drawn by signllm.render."
     from PIL import Image
-    from signllm.cli import load_pose_file
+    from signllm.inputs import load_pose
     from signllm.render import PoseRenderer
-    pose = load_pose_file(REPO / "data" / "phoenix14t" / "train.skels", 0)
+    pose = load_pose(REPO / "data" / "phoenix14t" / "train.skels", 0)
     renderer = PoseRenderer(pose, width=256, height=256)
     picks = np.linspace(8, pose.n_frames - 8, 4).astype(int)
     strip = np.concatenate([renderer.frame(t) for t in picks], axis=1)  # (256, 4*256, 3)
