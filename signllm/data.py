@@ -9,6 +9,7 @@ import csv
 import difflib
 import math
 import re
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -21,9 +22,9 @@ from .core import SignLLMError
 from .pose import Pose, pose_from_skels_line, read_pose
 
 # %% auto #0
-__all__ = ['SIGN_LANGUAGES', 'PROMPT2SIGN_LANGUAGES', 'PHOENIX_PARTS', 'LEXICON_COLUMNS', 'LEXICON_REQUIRED', 'SignLanguage',
-           'register_sign_language', 'sign_language', 'Sample', 'phoenix_files', 'read_phoenix', 'phoenix_size',
-           'LexiconEntry', 'read_index']
+__all__ = ['SIGN_LANGUAGES', 'PROMPT2SIGN_LANGUAGES', 'PHOENIX_PARTS', 'LEXICON_COLUMNS', 'LEXICON_REQUIRED', 'LANGUAGE_COLUMNS',
+           'SignLanguage', 'register_sign_language', 'language_label', 'sign_language', 'Sample', 'phoenix_files',
+           'read_phoenix', 'phoenix_size', 'LexiconEntry', 'read_index', 'folder_languages']
 
 # %% ../nbs/02_data.ipynb #c1928729
 @dataclass(frozen=True)
@@ -115,16 +116,25 @@ _BUILTIN_SIGN_LANGUAGES = [  # code, English name, spoken language, script, alia
 for _row in _BUILTIN_SIGN_LANGUAGES: register_sign_language(*_row)
 
 # %% ../nbs/02_data.ipynb #8c91d8bd
+def language_label(lang: SignLanguage) -> str:
+    "The name people use, then the code: 'ASL (ase)', 'DGS (gsg)', 'Irish Sign Language (isg)'."
+    if not lang.aliases: return f"{lang.name} ({lang.code})"
+    short = lang.aliases[0]
+    return f"{short.upper() if len(short) <= 4 or '-' in short else short.title()} ({lang.code})"  # ASL, LSF-CH, Auslan
+
 def sign_language(code_or_alias: str | SignLanguage,  # "gsg", "DGS", "German Sign Language", ...
                   ) -> SignLanguage:
     "The registered sign language for a code, acronym or English name (case-insensitive)."
     if isinstance(code_or_alias, SignLanguage): return code_or_alias
     key = _key(code_or_alias)
     if key in _ALIASES: return SIGN_LANGUAGES[_ALIASES[key]]
-    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(f'{k} ({_ALIASES[k]})' for k in close)}? " if close else ""
-    raise SignLLMError(f"unknown sign language {str(code_or_alias)!r}; {hint}known codes: {', '.join(sorted(SIGN_LANGUAGES))}"
-                       "; add one with register_sign_language(code, name, spoken_language, script)")
+    named = [k for k in _ALIASES if key and key in k.split("-")]  # "german" -> "german-sign-language"
+    close = difflib.get_close_matches(key, list(_ALIASES), n=6, cutoff=0.6)
+    near = list(dict.fromkeys(SIGN_LANGUAGES[_ALIASES[k]] for k in named + close))[:3]  # nearest first, each once
+    hint = f"did you mean {' or '.join(map(language_label, near))}? " if near else ""
+    known = ", ".join(sorted(map(language_label, SIGN_LANGUAGES.values()), key=str.casefold))
+    raise SignLLMError(f"unknown sign language {str(code_or_alias)!r}; {hint}known: {known}; a lexicon folder can add "
+                       "one (its ISO 639-3 code in index.csv, its name in languages.csv)")
 
 # %% ../nbs/02_data.ipynb #ffee5d1b
 @dataclass
@@ -283,6 +293,7 @@ def read_index(folder: str | Path,  # a lexicon folder with index.csv and .pose 
         with _open_index(index) as f: header = next(csv.reader(f), [])  # the header is checked now, rows lazily
     except (csv.Error, UnicodeDecodeError): raise SignLLMError(f"{index} is not a UTF-8 CSV file; save it as UTF-8 CSV") from None
     _check_columns(header, index)
+    folder_languages(folder)  # a code the registry lacks is added (with a warning) from the folder itself
     return _index_stream(folder, index, shard)
 
 def _open_index(index: Path):
@@ -301,6 +312,47 @@ def _index_stream(folder: Path, index: Path, shard: tuple[int, int]) -> Iterator
                 if i % n == k: yield _lexicon_entry(folder, row, reader.line_num)
         except csv.Error as e: raise SignLLMError(f"{index} line {reader.line_num} is not valid CSV ({e})") from None
         except UnicodeDecodeError: raise SignLLMError(f"{index} is not UTF-8 text; save it as UTF-8 CSV") from None
+
+# %% ../nbs/02_data.ipynb #0e2ef226
+LANGUAGE_COLUMNS = ("code", "name", "spoken_language")  # languages.csv; optional: script, aliases (space-separated)
+
+def _languages_csv(path: Path) -> dict[str, dict]:
+    "The rows of a folder's languages.csv by code, each checked; {} when there is none."
+    if not path.is_file(): return {}
+    rows = {}
+    with _open_index(path) as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in LANGUAGE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing: raise SignLLMError(f"{path} lacks the column(s) {', '.join(missing)}; its header must hold "
+                                       f"{','.join(LANGUAGE_COLUMNS)}[,script,aliases]")
+        for row in reader:
+            code = _key(row["code"] or "")
+            if not re.fullmatch(r"[a-z]{3}", code):
+                raise SignLLMError(f"{path} line {reader.line_num}: code {row['code']!r} is not an ISO 639-3 code such as 'jos'")
+            rows[code] = dict(row, line=reader.line_num)
+    return rows
+
+# %% ../nbs/02_data.ipynb #1065ca7b
+def folder_languages(folder: str | Path,  # a lexicon folder (index.csv, optional languages.csv)
+                     ) -> list[SignLanguage]:
+    "Register the sign languages a lexicon folder uses that the registry lacks; warn for each. Returns those added."
+    folder, added = Path(folder), []
+    if not (folder / "index.csv").is_file(): return added
+    described = _languages_csv(folder / "languages.csv")
+    with _open_index(folder / "index.csv") as f:
+        for row in csv.DictReader(f):
+            code, spoken = _key(row.get("signed_language") or ""), (row.get("spoken_language") or "").strip().lower()
+            if code in _ALIASES or not re.fullmatch(r"[a-z]{3}", code): continue  # known, or reported with its line later
+            info = described.get(code, {})
+            where = f"{folder / 'languages.csv'} line {info['line']}" if info else f"{folder / 'index.csv'}"
+            try: lang = register_sign_language(code, info.get("name") or f"Sign language {code}",
+                                               info.get("spoken_language") or spoken, info.get("script") or "Latn",
+                                               (info.get("aliases") or "").split())
+            except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
+            said = f"named by {folder / 'languages.csv'}" if info else f"add {folder / 'languages.csv'} to name it"
+            warnings.warn(f"{language_label(lang)} is not in the kit's registry; using it from {folder} ({said})", stacklevel=2)
+            added.append(lang)
+    return added
 
 # %% ../nbs/02_data.ipynb #31f57b32
 def _frames(entry: LexiconEntry, pose: Pose) -> slice:

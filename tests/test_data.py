@@ -10,10 +10,11 @@ from torch.utils.data import DataLoader
 
 from signllm import data
 from signllm.data import (LEXICON_COLUMNS, PHOENIX_PARTS, PROMPT2SIGN_LANGUAGES, SIGN_LANGUAGES, LexiconEntry,
-                          phoenix_size, read_index, read_phoenix, register_sign_language, sign_language)
+                          folder_languages, phoenix_size, read_index, read_phoenix, register_sign_language, sign_language)
 from signllm.loaders import PoseDataset, PoseStream, SignDataModule, collate, pose_example
 from signllm.core import SignLLMError, data_path
 from signllm.pose import SIGN50
+from conftest import DATA
 
 PHOENIX = data_path("phoenix14t")
 SPLITS = ("train", "dev", "test")
@@ -51,7 +52,21 @@ def test_unknown_code_is_one_line_with_suggestions_and_the_fix():
         sign_language("asll")
     message = str(err.value)
     assert "\n" not in message and "unknown sign language 'asll'" in message
-    assert "asl (ase)" in message and "register_sign_language" in message and "gsg" in message
+    assert "did you mean ASL (ase)" in message and "DGS (gsg)" in message  # languages by the names people use
+    assert "languages.csv" in message  # and how to add one without Python
+
+
+def test_a_folder_adds_a_language_the_registry_lacks(tmp_path, registry):
+    "A teacher's folder for Jordanian Sign Language: registered from index.csv + languages.csv, with one warning."
+    (tmp_path / "jos").mkdir()
+    shutil.copy(DATA / "words" / "sgg" / "kinder.pose", tmp_path / "jos" / "children.pose")
+    (tmp_path / "index.csv").write_text(",".join(LEXICON_COLUMNS) + "\njos/children.pose,ar,jos,0,0,children,CHILDREN,0\n")
+    (tmp_path / "languages.csv").write_text("code,name,spoken_language\njos,Jordanian Sign Language,ar\n")
+    with pytest.warns(UserWarning, match="not in the kit's registry"):
+        assert [e.signed_language for e in read_index(tmp_path)] == ["jos"]
+    assert sign_language("Jordanian Sign Language").spoken_language == "ar"
+    (tmp_path / "languages.csv").write_text("code,name\njos,Jordanian Sign Language\n")
+    with pytest.raises(SignLLMError, match="lacks the column"): folder_languages(tmp_path)
 
 
 def test_register_a_new_language(registry):
@@ -187,7 +202,7 @@ def test_symlink_leading_outside_raises(tmp_path):
 def test_valid_temporary_lexicon_and_its_checks(tmp_path):
     entries = list(read_index(lexicon(tmp_path, "sgg/kinder.pose,de,DSGS,0,0,kinder,Kinder,3")))
     assert [(e.signed_language, e.priority, e.line) for e in entries] == [("sgg", 3, 2)]
-    bad_rows = {"sgg/kinder.pose,de,xyz,0,0,k,K,0": "unknown sign language 'xyz'",
+    bad_rows = {"sgg/kinder.pose,de,xy1,0,0,k,K,0": "unknown sign language 'xy1'",
                 "sgg/kinder.pose,de,sgg,soon,0,k,K,0": "start 'soon'",
                 "sgg/kinder.pose,de,sgg,900,300,k,K,0": "not after start",
                 "sgg/kinder.pose,de,sgg,-5,0,k,K,0": "0 or more",

@@ -87,7 +87,7 @@ def assert_one_line_error(r, *words):
 @pytest.mark.parametrize("text, lang, words", [
     ("", "ase", ["text is empty"]),
     ("?!... ,;", "ase", ["no words to sign"]),
-    ("hello", "klingon", ["unknown sign language", "known codes", "ase"]),
+    ("hello", "klingon", ["unknown sign language", "known:", "ase"]),
     ("hola amigos", "lsa", ["no aed alphabet", "--lexicon"]),
     ("word " * 500, "ase", ["limit is 200"]),
 ])
