@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from .core import SignLLMError, check_input_file, run_command
@@ -15,8 +17,8 @@ from .inputs import describe_pose, load_pose
 
 # %% auto #0
 __all__ = ['OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'DELEGATED', 'info_command', 'render_command', 'output_format',
-           'write_output', 'check_folder', 'generate_command', 'generate_learned', 'languages_command', 'build_parser',
-           'main']
+           'write_output', 'printed_warnings', 'check_folder', 'generate_command', 'generate_learned',
+           'languages_command', 'build_parser', 'main']
 
 # %% ../nbs/13_cli_appendix.ipynb #4aa9a308
 def info_command(args) -> int:
@@ -38,13 +40,10 @@ def render_command(args) -> int:
     out = Path(args.output)
     title = args.title if args.title is not None else pose.meta.get("text")
     if args.appearance is not None:  # a person instead of a stick figure (chapter 10_appearance)
-        import warnings
         from signllm.appearance import render_appearance
         if args.mirror: pose = pose.mirror()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with printed_warnings():
             render_appearance(pose, out, photo=args.appearance or None, width=args.width, height=args.height, fps=args.fps)
-        for w in caught: print(f"signllm: warning: {w.message}", file=sys.stderr)
         print(f"wrote {out} (appearance of {'the default signer' if not args.appearance else args.appearance}, "
               f"{pose.n_frames} pose frames at {pose.fps:g} fps)")
         return 0
@@ -78,6 +77,14 @@ def write_output(pose, out: Path, fmt: str, args):
         from signllm.render import render_pose
         render_pose(pose, out, width=args.width, height=args.height, title=args.text)
 
+@contextmanager
+def printed_warnings(prog: str = "signllm"):
+    "Python warnings raised in the block become `signllm: warning: …` lines on stderr."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught: print(f"{prog}: warning: {w.message}", file=sys.stderr)
+
 def check_folder(path: str | Path) -> Path:
     "A lexicon folder the user gave: it must exist and hold an index.csv."
     path = Path(path)
@@ -87,8 +94,11 @@ def check_folder(path: str | Path) -> Path:
 
 # %% ../nbs/13_cli_appendix.ipynb #628721e9
 def generate_command(args) -> int:
-    from signllm.data import sign_language
+    from signllm.data import folder_languages, sign_language
     from signllm.generator import Lexicon, default_lexicon, generate
+    extra, letters = [check_folder(d) for d in args.lexicon], [check_folder(d) for d in args.alphabet]
+    with printed_warnings():  # a folder may bring a language the registry lacks: know it before --lang is read
+        for folder in extra + letters: folder_languages(folder)
     lang = sign_language(args.lang)  # parsed once, here at the edge; everything below gets the SignLanguage
     out = Path(args.output) if args.output else None
     if not args.plan:
@@ -96,8 +106,8 @@ def generate_command(args) -> int:
         fmt = output_format(out, args.format)
     if args.engine != "lexicon": return generate_learned(args, lang, out, None if args.plan else fmt)
     if args.checkpoint or args.glosses: raise SignLLMError("--checkpoint and --glosses need the learned generator; add --engine model")
-    extra = [check_folder(d) for d in args.lexicon]
-    lexicon = Lexicon(words=[*Lexicon.default_word_folders(), *extra], fps=args.fps) if extra or args.fps != 25 else default_lexicon()
+    lexicon = (Lexicon(words=[*Lexicon.default_word_folders(), *extra], alphabets=[*Lexicon.default_alphabet_folders(), *letters],
+                       fps=args.fps) if extra or letters or args.fps != 25 else default_lexicon())
     steps = lexicon.plan(args.text, lang)
     if args.plan or args.verbose:
         print(f"{lang.name} ({lang.code}):"); [print(f"  {step}") for step in steps]
@@ -117,7 +127,8 @@ def generate_command(args) -> int:
 def generate_learned(args, lang, out: Path | None, fmt: str | None) -> int:
     "`signllm generate --engine model|auto`: the learned generator (chapter 09b), `auto` falling back to the lexicon."
     from signllm.generator_cli import generate_auto, generate_with_model, model_covers, unknown_words
-    if args.lexicon: raise SignLLMError("--lexicon folders are used by --engine lexicon only; drop --lexicon or use --engine lexicon")
+    if args.lexicon or args.alphabet:
+        raise SignLLMError("--lexicon/--alphabet folders are used by --engine lexicon only; drop them or use --engine lexicon")
     if args.engine == "auto" and args.glosses: raise SignLLMError("--glosses needs --engine model (auto may sign with the lexicon)")
     if args.glosses:
         from signllm.generator_cli import default_generator
@@ -150,14 +161,26 @@ def generate_learned(args, lang, out: Path | None, fmt: str | None) -> int:
 
 # %% ../nbs/13_cli_appendix.ipynb #a2c97196
 def languages_command(args) -> int:
-    from signllm.data import sign_language, SIGN_LANGUAGES
-    if args.code:
-        lang = sign_language(args.code)
-        print(f"{lang.code}: {lang.name}; spoken language {lang.spoken_language}, script {lang.script}; "
-              f"aliases {', '.join(lang.aliases) or '-'}")
-        return 0
-    for lang in SIGN_LANGUAGES.values():
-        print(f"{lang.code}  {lang.name:<34} spoken {lang.spoken_language}  aliases {', '.join(lang.aliases)}")
+    import json
+    from signllm.data import SIGN_LANGUAGES, folder_languages, language_label, sign_language
+    from signllm.generator import Lexicon, default_lexicon
+    from signllm.training import safetensors_header
+    from signllm.core import SHIPPED_MODELS, data_path
+    extra = [check_folder(d) for d in args.lexicon]
+    with printed_warnings():
+        for folder in extra: folder_languages(folder)
+    lexicon = Lexicon(words=[*Lexicon.default_word_folders(), *extra]) if extra else default_lexicon()
+    words: dict[str, set] = {}
+    for (code, _), entry in lexicon.signs.items(): words.setdefault(code, set()).add(entry.file)
+    model = data_path(SHIPPED_MODELS["generator"])
+    modelled = json.loads(safetensors_header(model, "generator file", "signllm train generator")["__metadata__"]["languages"])
+    langs = [sign_language(args.code)] if args.code else sorted(SIGN_LANGUAGES.values(), key=lambda l: language_label(l).casefold())
+    print(f"{'language':<36}  {'spoken':<6}  {'word signs':>10}  {'alphabet':>11}  generator model")
+    for lang in langs:
+        letters = len(lexicon.alphabets.get(lang.code, {}))
+        print(f"{language_label(lang):<36}  {lang.spoken_language:<6}  {len(words.get(lang.code, ())) or '-':>10}  "
+              f"{f'{letters} letters' if letters else '-':>11}  {'yes' if lang.code in modelled else '-'}")
+    if args.code: print(f"{lang.name}; aliases {', '.join(lang.aliases) or '-'}; script {lang.script}" + (f"; {lang.note}" if lang.note else ""))
     return 0
 
 # %% ../nbs/13_cli_appendix.ipynb #4c745b5e
@@ -198,7 +221,8 @@ def _generate_parser(sub):
                               '  signllm generate "Kinder essen Pizza" --lang dsgs -o kinder.gif --verbose\n'
                               '  signllm generate "Grüße aus Zürich" --lang dgs --plan')
     p.add_argument("text", help="the sentence to sign (spoken-language text)")
-    p.add_argument("--lang", required=True, help="sign language: ISO 639-3 code or common name (ase/asl, gsg/dgs, sgg/dsgs, tsm/tsl, ise/lis, ...)")
+    p.add_argument("--lang", required=True, help="sign language: ISO 639-3 code or common name (ase/asl, gsg/dgs, sgg/dsgs, tsm/tsl, "
+                                                  "ise/lis, mfs/lsm, ...; `signllm languages` lists them)")
     p.add_argument("-o", "--output", help="output file: .mp4, .gif or .pose")
     p.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
     p.add_argument("--plan", action="store_true", help="only print how each word will be signed")
@@ -206,7 +230,11 @@ def _generate_parser(sub):
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the output (default 25)")
     p.add_argument("--mirror", action="store_true", help="mirror left/right (a left-handed signer)")
     p.add_argument("--lexicon", action="append", default=[], metavar="DIR",
-                   help="an extra lexicon folder (index.csv + .pose clips), e.g. a class's own signs; repeatable")
+                   help="an extra lexicon folder (index.csv + .pose clips), e.g. a class's own signs; a folder of letter "
+                        "clips laid out like data/fingerspelling is used as an alphabet; a code the kit lacks is added "
+                        "(named by the folder's languages.csv); repeatable")
+    p.add_argument("--alphabet", action="append", default=[], metavar="DIR",
+                   help="a folder of fingerspelling letter clips (index.csv, one letter per row); repeatable")
     p.add_argument("--engine", choices=ENGINES, default="lexicon",
                    help="lexicon: real recorded signs + fingerspelling (default); model: the learned generator "
                         "(chapter 09b); auto: the model where it knows every word, else the lexicon")
@@ -244,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("languages", help="list the known sign languages or look one up",
                        description="List the sign languages the kit knows, or look one up by code or common name.")
     p.add_argument("code", nargs="?", help="an ISO 639-3 code or common name, e.g. ase, asl, dgs, lsa")
+    p.add_argument("--lexicon", action="append", default=[], metavar="DIR", help="also count a class's lexicon folder; repeatable")
     p.set_defaults(func=languages_command)
     return parser
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'POSE_SUFFIXES', 'SignLLMError', 'run_command', 'atomic_path', 'data_root', 'data_path',
-           'check_input_file', 'quiet_native_stderr']
+__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'POSE_SUFFIXES', 'SignLLMError', 'run_command', 'atomic_path', 'data_root',
+           'data_path', 'check_input_file', 'quiet_native_stderr']
 
 # %% ../nbs/00_core_appendix.ipynb #b73c80d8
 class SignLLMError(ValueError):
@@ -76,6 +76,11 @@ def data_root() -> Path:
 def data_path(*parts: str) -> Path:
     "Path inside the kit's shipped `data/` folder (override with the SIGNLLM_DATA environment variable)."
     return data_root().joinpath(*parts)
+
+SHIPPED_MODELS = {  # name -> file under data/ (small models the kit's own commands trained; see data/README.md)
+    "generator": "models/generator-tiny.safetensors",  # `signllm generate --engine model`
+    "translator": "models/translator-phoenix-tiny.safetensors",  # `signllm translate`
+}
 
 # %% ../nbs/00_core_appendix.ipynb #3c219ee0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")  # what PyAV reads

@@ -21,8 +21,8 @@ from .data import LexiconEntry, SignLanguage, read_index, sign_language
 
 # %% auto #0
 __all__ = ['HANDS', 'GERMAN_TRANSLIT', 'MAX_WORDS', 'prepare_clip', 'hand_steps', 'signing_span', 'transition', 'Segment',
-           'compose', 'max_jump', 'letter_core', 'lowercase', 'word_key', 'split_words', 'PlanStep', 'Lexicon',
-           'default_lexicon', 'generate']
+           'compose', 'max_jump', 'letter_core', 'lowercase', 'word_key', 'split_words', 'PlanStep',
+           'alphabet_languages', 'Lexicon', 'default_lexicon', 'generate']
 
 # %% ../nbs/09_generator.ipynb #84ef4fcd
 def prepare_clip(pose: Pose,  # a lexicon clip of any layout
@@ -175,6 +175,14 @@ class PlanStep:
         spelled = "-".join(self.letters)
         return f"{self.word} → spelled {spelled}" + (f" (no letter for {', '.join(self.missing)})" if self.missing else "")
 
+# %% ../nbs/09_generator.ipynb #b4c47b9b
+def alphabet_languages(entries: Sequence[LexiconEntry]) -> set[str]:
+    "Sign languages whose entries here are letters: most are one character, none over three (CH, SCH, ZZ)."
+    by_lang: dict[str, list[str]] = {}
+    for e in entries: by_lang.setdefault(e.signed_language, []).append(e.words.strip())
+    return {lang for lang, words in by_lang.items()
+            if all(0 < len(w) <= 3 and w.isalpha() for w in words) and sum(len(w) == 1 for w in words) >= 0.8 * len(words)}
+
 # %% ../nbs/09_generator.ipynb #b4f39c90
 class Lexicon:
     "Stacked folders of real signs (word signs and fingerspelling alphabets), indexed by language and word."
@@ -189,7 +197,13 @@ class Lexicon:
         self.alphabets: dict[str, dict[str, LexiconEntry]] = {}  # sign language -> {letter (case-folded): entry}
         ranks: dict = {}
         for order, folder in enumerate(self.word_folders):
-            for entry in read_index(folder):
+            entries = list(read_index(folder))
+            spelled = alphabet_languages(entries)  # a folder laid out like data/fingerspelling brings an alphabet
+            for entry in entries:
+                if entry.signed_language in spelled:  # ranked after the shipped alphabets: a class's letters win
+                    self._keep(self.alphabets.setdefault(entry.signed_language, {}), lowercase(entry.words, entry.spoken_language),
+                               entry, len(self.alphabet_folders) + order, ranks)
+                    continue
                 for text in {entry.words, entry.glosses} - {""}:
                     self._keep(self.signs, (entry.signed_language, word_key(text, entry.spoken_language)), entry, order, ranks)
         for order, folder in enumerate(self.alphabet_folders):
@@ -209,10 +223,13 @@ class Lexicon:
         rank = (-entry.priority, order)
         if key not in table or rank >= ranks[id(table), key]: table[key], ranks[id(table), key] = entry, rank
 
-    def __repr__(self):
-        langs = sorted({lang for lang, _ in self.signs} | set(self.alphabets))
-        return (f"Lexicon({len(self.signs)} sign keys, alphabets for {', '.join(sorted(self.alphabets)) or 'none'}; "
-                f"languages {', '.join(langs)})")
+
+# %% ../nbs/09_generator.ipynb #ccf510ed
+@patch
+def __repr__(self: Lexicon):
+    langs = sorted({lang for lang, _ in self.signs} | set(self.alphabets))
+    return (f"Lexicon({len(self.signs)} sign keys, alphabets for {', '.join(sorted(self.alphabets)) or 'none'}; "
+            f"languages {', '.join(langs)})")
 
 # %% ../nbs/09_generator.ipynb #08996454
 @patch
@@ -280,7 +297,7 @@ def plan(self: Lexicon, text: str, lang: str | SignLanguage) -> list[PlanStep]:
         known = sorted({code for code, _ in self.signs} | set(self.alphabets))
         raise SignLLMError(f"nothing in {text[:40]!r} can be signed in {lang.name} ({lang.code}): the lexicon has no signs "
                            f"for these words and no {lang.code} alphabet (it has data for {', '.join(known)}); "
-                           "add a lexicon folder with --lexicon DIR")
+                           "add a lexicon folder with --lexicon DIR (its word signs, or letter clips laid out like data/fingerspelling)")
     return steps
 
 # %% ../nbs/09_generator.ipynb #fcd320ae

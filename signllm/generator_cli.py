@@ -16,7 +16,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from .core import SignLLMError, atomic_path, check_input_file, data_path, run_command
+from .core import SHIPPED_MODELS, SignLLMError, atomic_path, check_input_file, data_path, run_command
 from .pose import SIGN50, Pose
 from .data import SignLanguage, sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose, wrist_speed
@@ -76,7 +76,7 @@ def _check_stored(metadata: dict, where: str, expected: GeneratorConfig | None) 
     return stored
 
 # %% ../nbs/09d_generator_appendix.ipynb #513d79c7
-DEFAULT_CHECKPOINT = ("models", "generator-tiny.safetensors")  # under data/
+DEFAULT_CHECKPOINT = tuple(SHIPPED_MODELS["generator"].split("/"))  # under data/
 
 _LOADED: dict = {}
 

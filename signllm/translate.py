@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import SignLLMError
+from .core import SHIPPED_MODELS, SignLLMError
 from .pose import Pose
 from .training import read_safetensors, write_safetensors
 from .metrics import TranslationScores, translation_scores
@@ -208,7 +208,7 @@ def tokenizer_fingerprint(tokenizer: SignTokenizer) -> str:
 
 # %% ../nbs/07a_translate.ipynb #dbe5e6ff
 TRANSLATOR_FORMAT = "signllm-translator"  # metadata "format" of a translator file
-DEFAULT_TRANSLATOR = "models/translator-phoenix-tiny.safetensors"  # under data/: shipped, see data/README.md
+DEFAULT_TRANSLATOR = SHIPPED_MODELS["translator"]  # under data/: shipped, see data/README.md
 
 def save_translator(translator: Translator, path: str | Path) -> Path:
     "Write tokenizer, projection and language model (or its folder) to one .safetensors file (atomically)."
