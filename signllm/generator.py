@@ -213,7 +213,7 @@ class Lexicon:
         self._clips: dict[Path, Pose] = {}
 
     @staticmethod
-    def default_word_folders() -> list[Path]: return [data_path("words")]
+    def default_word_folders() -> list[Path]: return [data_path("words"), data_path("msl_words")]  # + a second signer (LSM)
     @staticmethod
     def default_alphabet_folders() -> list[Path]: return [data_path("fingerspelling")]
 

@@ -232,3 +232,68 @@ def test_cli_module_stays_light():
             "print(*[m in sys.modules for m in ('torch', 'pytorch_lightning', 'mediapipe', 'cv2')])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.split() == ["False"] * 4, (r.stdout, r.stderr)
+
+
+# ---------------------------------------------------------------- teachers' folders (no Python needed)
+
+def teacher_folder(root, code, letters="HOLA", spoken="es", languages_csv=None):
+    """A teacher's folder of letter clips laid out like data/fingerspelling. The clips are the real ASL letters standing
+    in for the teacher's own recordings: only the layout is under test here, not the hand shapes."""
+    import csv, shutil
+    from signllm.data import read_index
+    asl = {e.words: e for e in read_index(DATA / "fingerspelling") if e.signed_language == "ase"}
+    (root / code).mkdir(parents=True)
+    with open(root / "index.csv", "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["path", "spoken_language", "signed_language", "start", "end", "words", "glosses", "priority"])
+        for letter in letters:
+            shutil.copy(asl[letter].file, root / code / f"{letter}.pose")
+            out.writerow([f"{code}/{letter}.pose", spoken, code, asl[letter].start, asl[letter].end, letter, letter, 0])
+    if languages_csv: (root / "languages.csv").write_text(languages_csv)
+    return root
+
+
+def test_alphabet_folder_for_a_language_without_a_shipped_alphabet(cli, tmp_path):
+    folder = teacher_folder(tmp_path / "mfs_letters", "mfs")
+    r = cli("generate", "hola", "--lang", "lsm", "-o", tmp_path / "x.pose")
+    assert_one_line_error(r, "no mfs alphabet", "--lexicon DIR")  # the shipped kit has no LSM letters
+    for option in ("--lexicon", "--alphabet"):
+        out = tmp_path / f"hola{option}.pose"
+        r = cli("generate", "hola", "--lang", "lsm", option, folder, "-o", out, "--verbose")
+        assert r.returncode == 0, r.stderr
+        assert "hola → spelled H-O-L-A" in r.stdout, r.stdout
+        assert out.stat().st_size > 0
+
+
+def test_folder_for_a_language_the_registry_lacks(cli, tmp_path):
+    folder = teacher_folder(tmp_path / "jordan", "jos", letters="SALM", spoken="ar",
+                            languages_csv="code,name,spoken_language,aliases\njos,Jordanian Sign Language,ar,lsj\n")
+    out = tmp_path / "salam.mp4"
+    r = cli("generate", "salam", "--lang", "jos", "--lexicon", folder, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "Jordanian Sign Language" in r.stdout and out.stat().st_size > 0
+    assert "warning:" in r.stderr and "not in the kit's registry" in r.stderr
+    r = cli("languages", "--lexicon", folder, "LSJ")
+    assert r.returncode == 0 and "jos" in r.stdout and "4 letters" in r.stdout, r.stdout
+    (folder / "languages.csv").write_text("code,name,spoken_language\njordanian,Jordanian Sign Language,ar\n")
+    r = cli("generate", "salam", "--lang", "jos", "--lexicon", folder, "-o", tmp_path / "y.mp4")
+    assert_one_line_error(r, "languages.csv line 2", "not an ISO 639-3 code")
+    assert not (tmp_path / "y.mp4").exists()
+
+
+def test_languages_by_common_name_and_what_exists(cli):
+    r = cli("generate", "hello", "--lang", "asll", "-o", "x.pose")
+    assert_one_line_error(r, "did you mean ASL (ase)", "DGS (gsg)")
+    r = cli("languages")
+    assert r.returncode == 0
+    rows = {line.split("  ")[0].strip(): line for line in r.stdout.splitlines()[1:]}
+    assert "26 letters" in rows["ASL (ase)"] and rows["ASL (ase)"].rstrip().endswith("yes")  # alphabet + the model
+    assert rows["LSM (mfs)"].split()[3] == "3"  # the three MSL signs of the second signer (data/msl_words)
+    assert rows["Auslan (asf)"].split()[-3:] == ["-", "-", "-"]
+
+
+def test_msl_signs_of_the_second_signer(cli, tmp_path):
+    out = tmp_path / "doctor.mp4"
+    r = cli("generate", "doctor", "--lang", "mfs", "-o", out)
+    assert r.returncode == 0 and "1 signed" in r.stdout, (r.stdout, r.stderr)
+    assert decoded_frames(out) > 30
