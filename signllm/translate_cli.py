@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .core import SignLLMError, atomic_path, data_path, run_command
-from .training import quiet_lightning, torch_threads
+from .training import add_scale_arguments, quiet_lightning, scale_from_args, torch_threads
 from .inputs import check_signer, load_pose
 from .metrics import RetrievalBaseline, TranslationScores, scores_table, translation_scores
 from .vqsign import VQSIGN_TINY, load_sources, pose_features
@@ -58,6 +58,7 @@ def translator_parser() -> argparse.ArgumentParser:
     p.add_argument("--mmd-weight", type=float, default=AlignConfig.mmd_weight, metavar="W", help="weight of the MMD term in stage 1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_scale_arguments(p)
     return p
 
 # %% ../nbs/07c_translate_appendix.ipynb #0c198309
@@ -118,7 +119,7 @@ def _stage1(args, files: RunFiles, lm: FrozenLM, examples, texts) -> Translator:
         train = replace(VQSIGN_TINY_TRAIN, max_epochs=args.stage1_epochs, seed=args.seed)
         ckpt = files.stage1_ckpt if files.stage1_ckpt.exists() else None
         translator = train_stage1(lm, poses, texts, VQSIGN_TINY, train, align, config, files.out / "stage1", ckpt,
-                                  not args.no_progress).translator
+                                  not args.no_progress, scale_from_args(args)).translator
     save_translator(translator, files.stage1)
     return translator
 
@@ -171,7 +172,8 @@ def train_translator(args) -> int:
     val_items = translation_items(translator, val_examples) if val_examples else []
     ckpt = files.stage2_ckpt if files.stage2_ckpt.exists() else None
     config = replace(Stage2Config(), epochs=args.stage2_epochs, seed=args.seed)
-    module, _ = train_stage2(translator, items, val_items, config, files.out / "stage2", ckpt, not args.no_progress)
+    module, _ = train_stage2(translator, items, val_items, config, files.out / "stage2", ckpt, not args.no_progress,
+                             scale_from_args(args))
     save_translator(translator, files.translator)
     print(f"stage 2 done ({time.time() - started:.0f} s so far)")
     _report(translator, module, train_examples, val_examples, files)

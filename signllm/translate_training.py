@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 from .core import SignLLMError
 from .pose import Pose
-from .training import check_resume, make_trainer, torch_threads
+from .training import ScaleOptions, check_resume, make_trainer, torch_threads
 from .metrics import bleu
 from .vqsign import VQSIGN_TINY, VQSign, VQSignConfig, pose_features
 from .vqsign_training import VQSIGN_TINY_TRAIN, CropDataset, VQSignModule, VQSignTrainConfig
@@ -120,6 +120,7 @@ def train_stage1(lm: FrozenLM,
                  vq_config: VQSignConfig = VQSIGN_TINY, train_config: VQSignTrainConfig = VQSIGN_TINY_TRAIN,
                  align: AlignConfig = AlignConfig(), config: TranslatorConfig = TranslatorConfig(),
                  out_dir: str | Path | None = None, ckpt_path: str | Path | None = None, progress: bool = False,
+                 scale: ScaleOptions | None = None,  # accelerator, devices, ... (default: one CPU process)
                  ) -> Stage1Result:
     "Stage 1: VQ-Sign + MMD term (Lightning), CRA words, word-token alignment of the projection."
     text = lm.text_points(texts)
@@ -133,7 +134,8 @@ def train_stage1(lm: FrozenLM,
                      "signllm train translator")
     module = AlignedVQSignModule(*hparams).set_target(text, lm.slot_embedding())
     with torch_threads(train_config.threads):
-        trainer = make_trainer(out_dir=out_dir, progress=progress, max_epochs=train_config.max_epochs, log_every_n_steps=1)
+        trainer = make_trainer(out_dir=out_dir, progress=progress, max_epochs=train_config.max_epochs, log_every_n_steps=1,
+                               scale=scale)
         trainer.fit(module, loader, ckpt_path=ckpt_path, weights_only=True)
         tokenizer = build_tokenizer(module.model.eval(), poses, align.max_words)
         translator = Translator(tokenizer, lm, config)
@@ -207,6 +209,7 @@ def on_validation_epoch_end(self: TranslatorModule):
 def train_stage2(translator: Translator, train_items: Sequence[TranslationItem],
                  val_items: Sequence[TranslationItem] = (), config: Stage2Config = Stage2Config(),
                  out_dir: str | Path | None = None, ckpt_path: str | Path | None = None, progress: bool = False,
+                 scale: ScaleOptions | None = None,  # accelerator, devices, ... (default: one CPU process)
                  ) -> tuple[TranslatorModule, pl.Trainer]:
     "Stage 2 with Lightning: fit the projection to the LM's next-token loss on the training texts."
     if not train_items: raise SignLLMError("no training sentences for stage 2; check the corpus and --languages")
@@ -221,7 +224,7 @@ def train_stage2(translator: Translator, train_items: Sequence[TranslationItem],
                   if val_items else None)
     module = TranslatorModule(translator, asdict(config), fingerprint)
     trainer = make_trainer(out_dir=out_dir, progress=progress, max_epochs=config.epochs, log_every_n_steps=1,
-                           check_val_every_n_epoch=config.val_every)
+                           check_val_every_n_epoch=config.val_every, scale=scale)
     with torch_threads(config.threads), warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*in eval mode at the start of training.*")  # the frozen LM, on purpose
         trainer.fit(module, loader, val_loader, ckpt_path=ckpt_path, weights_only=True)

@@ -130,7 +130,7 @@ def test_save_load_and_other_tokenizer(translator, tokenizer, examples, tmp_path
     tokenizer.save(tmp_path / "tok.safetensors")
     with pytest.raises(SignLLMError, match="sign tokenizer, not a translator"): load_translator(tmp_path / "tok.safetensors")
     (tmp_path / "junk.safetensors").write_text("junk")
-    with pytest.raises(SignLLMError, match="not a readable"): load_translator(tmp_path / "junk.safetensors")
+    with pytest.raises(SignLLMError, match="not a .*safetensors file"): load_translator(tmp_path / "junk.safetensors")
 
 
 def test_stage2_resume_refuses_another_tokenizer(translator, tokenizer, examples, tmp_path):
@@ -166,7 +166,7 @@ def test_translate_command(translator, tmp_path):
            "unsupported input": [data_path("phoenix14t", "dev.text"), "--model", model],
            "does not exist": [tmp_path / "missing.mp4", "--model", model],
            "--beam must be at least 1": [skels, "--model", model, "--beam", 0],
-           "not a readable": [skels, "--model", skels]}
+           "not a .safetensors file": [skels, "--model", skels]}
     for message, argv in bad.items():
         code, out, err = run(translate_main, argv)
         assert code == 2 and err.startswith("signllm translate: error: ") and message in err, (message, err)
