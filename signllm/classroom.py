@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .core import SignLLMError, atomic_path
 from .pose import SIGN50, Pose, write_pose
-from .data import LEXICON_COLUMNS, LexiconEntry, read_index, sign_language
+from .data import LEXICON_COLUMNS, LexiconEntry, folder_languages, lexicon_entry, read_index, sign_language
 from .inputs import load_pose
 from .generator import Lexicon, compose, default_lexicon, letter_core, prepare_clip, signing_span, word_key
 from .scoring import (REST_Y, LetterScore, ScoreReport, channel_score, check_recording, moment_hint,
@@ -175,6 +175,16 @@ def _rows(index: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     except csv.Error as e: raise SignLLMError(f"{index} line {reader.line_num} is not valid CSV ({e}); fix that line in a text editor") from None
     return header, rows
 
+# %% ../nbs/12a_classroom.ipynb #89cad502
+def _check_entry(folder: Path, header: list[str], line: int, fields: list[str]) -> LexiconEntry:
+    "One raw row of index.csv checked on its own (as read_index checks rows), with its clip read once."
+    row = dict(zip(header, fields))
+    if len(fields) > len(header): row[None] = fields[len(header):]  # as csv.DictReader marks surplus fields
+    entry = lexicon_entry(folder, row, line)
+    try: entry.pose()
+    except SignLLMError as e: raise SignLLMError(f"{entry.where}: {e}" if entry.where not in str(e) else str(e)) from None
+    return entry
+
 # %% ../nbs/12a_classroom.ipynb #2e340a6f
 def add_sign(folder: str | Path,  # the class lexicon folder (created if missing)
              recording: Pose | str | Path,  # a video, a .pose file or a Pose
@@ -206,17 +216,10 @@ def add_sign(folder: str | Path,  # the class lexicon folder (created if missing
            "source": source if source is not None else ("" if isinstance(recording, Pose) else Path(recording).name)}
     try: _append_row(folder, row)
     except BaseException: (folder / rel).unlink(missing_ok=True); raise
-    n = len(_rows(folder / "index.csv")[1])
-    return next(read_index(folder, shard=(n - 1, n)))  # the new (last) row, read back and checked like any other
+    header, rows = _rows(folder / "index.csv")
+    return _check_entry(folder, header, *rows[-1])  # the new (last) row, read back and checked like any other
 
 # %% ../nbs/12a_classroom.ipynb #dab964de
-def _check_entry(folder: Path, k: int, n: int) -> LexiconEntry:
-    "Row k of n, checked on its own (read_index restricted to that row) with its clip read once."
-    entry = next(read_index(folder, shard=(k, n)))
-    try: entry.pose()
-    except SignLLMError as e: raise SignLLMError(f"{entry.where}: {e}" if entry.where not in str(e) else str(e)) from None
-    return entry
-
 def check_lexicon(folder: str | Path,  # a lexicon folder with index.csv
                   ) -> tuple[list[LexiconEntry], list[str]]:
     "Every entry checked on its own (row and clip): the good entries, and one line per broken one."
@@ -224,11 +227,12 @@ def check_lexicon(folder: str | Path,  # a lexicon folder with index.csv
     index = folder / "index.csv"
     if not index.is_file(): return [], []
     header, rows = _rows(index)
+    folder_languages(folder)  # a language the folder brings is known before its rows are checked
     if missing := [c for c in LEXICON_COLUMNS[:-1] if c not in header]:
         raise SignLLMError(f"{index} lacks the column(s) {', '.join(missing)}; its header must hold {','.join(INDEX_COLUMNS)}")
     good, problems = [], []
-    for k in range(len(rows)):
-        try: good.append(_check_entry(folder, k, len(rows)))
+    for row in rows:
+        try: good.append(_check_entry(folder, header, *row))
         except SignLLMError as e: problems.append(str(e))
     return good, problems
 
@@ -240,8 +244,8 @@ def repair_lexicon(folder: str | Path) -> list[str]:
     if not index.is_file(): return []
     header, rows = _rows(index)
     keep, broken = [], []
-    for k, (line, fields) in enumerate(rows):
-        try: _check_entry(folder, k, len(rows)); keep.append(fields)
+    for line, fields in rows:
+        try: _check_entry(folder, header, line, fields); keep.append(fields)
         except SignLLMError as e: broken.append((fields, str(e)))
     if not broken: return []
     out = io.StringIO()

@@ -24,7 +24,7 @@ from .pose import Pose, pose_from_skels_line, read_pose
 # %% auto #0
 __all__ = ['SIGN_LANGUAGES', 'PROMPT2SIGN_LANGUAGES', 'PHOENIX_PARTS', 'LEXICON_COLUMNS', 'LEXICON_REQUIRED', 'LANGUAGE_COLUMNS',
            'SignLanguage', 'register_sign_language', 'language_label', 'sign_language', 'Sample', 'phoenix_files',
-           'read_phoenix', 'phoenix_size', 'LexiconEntry', 'read_index', 'folder_languages']
+           'read_phoenix', 'phoenix_size', 'LexiconEntry', 'lexicon_entry', 'read_index', 'folder_languages']
 
 # %% ../nbs/02_data.ipynb #c1928729
 @dataclass(frozen=True)
@@ -263,7 +263,8 @@ def _milliseconds(value: str, column: str, where: str) -> int:
     return ms
 
 # %% ../nbs/02_data.ipynb #4b17d180
-def _lexicon_entry(folder: Path, row: dict, line: int) -> LexiconEntry:
+def lexicon_entry(folder: Path, row: dict, line: int) -> LexiconEntry:
+    "One index.csv row (a csv.DictReader dict; line = its line number) as a checked LexiconEntry."
     where = f"{folder / 'index.csv'} line {line}"
     if None in row or any(row.get(c) is None for c in LEXICON_REQUIRED):
         raise SignLLMError(f"{where} has a different number of fields than the header; fix the row's commas")
@@ -309,7 +310,7 @@ def _index_stream(folder: Path, index: Path, shard: tuple[int, int]) -> Iterator
         reader = csv.DictReader(f)
         try:
             for i, row in enumerate(reader):
-                if i % n == k: yield _lexicon_entry(folder, row, reader.line_num)
+                if i % n == k: yield lexicon_entry(folder, row, reader.line_num)
         except csv.Error as e: raise SignLLMError(f"{index} line {reader.line_num} is not valid CSV ({e})") from None
         except UnicodeDecodeError: raise SignLLMError(f"{index} is not UTF-8 text; save it as UTF-8 CSV") from None
 
