@@ -16,7 +16,8 @@ from .core import data_path
 from .metrics import psnr, ssim_map
 from .pose import COMPONENT_ALIASES, Component, Pose, Skeleton
 from .render import PoseRenderer
-from .cutout import HAND_SLICES, SIDES, Reference, make_reference, signer_video_pose
+from .cutout import HAND_SLICES, SIDES, Reference, make_reference
+from .inputs import load_pose
 from .animate import AppearanceRenderer, pixel_box
 
 # %% auto #0
@@ -88,11 +89,10 @@ def self_reenactment(video: str | Path | None = None,  # the real video (default
                      strip: int = 4,  # frames to keep for the strip
                      ) -> Reenactment:
     "Drive the video's first frame with the video's own keypoints; score rendered, static and skeleton frames."
-    from signllm.keypoints import extract_pose, read_video, video_info
+    from signllm.keypoints import read_video, video_info
     start = time.perf_counter()
     video = Path(video) if video is not None else data_path("signer_video", "human_signer.mp4")
-    if pose is None: pose = signer_video_pose() if video == data_path("signer_video", "human_signer.mp4") else None
-    if pose is None: pose = extract_pose(video)
+    if pose is None: pose = load_pose(video)  # the shipped keypoints next to the video, else MediaPipe
     info = video_info(video)
     if reference is None: reference = make_reference(next(read_video(video, info=info)), pose[:1])
     rendered = AppearanceRenderer(pose, reference, info.width, info.height, retarget=False, crop="full")

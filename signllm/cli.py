@@ -173,7 +173,8 @@ def languages_command(args) -> int:
     words: dict[str, set] = {}
     for (code, _), entry in lexicon.signs.items(): words.setdefault(code, set()).add(entry.file)
     model = data_path(SHIPPED_MODELS["generator"])
-    modelled = json.loads(safetensors_header(model, "generator file", "signllm train generator")["__metadata__"]["languages"])
+    modelled = (json.loads(safetensors_header(model, "generator file", "signllm train generator")["__metadata__"]["languages"])
+                if model.is_file() else {})  # a data folder without the shipped models: none
     langs = [sign_language(args.code)] if args.code else sorted(SIGN_LANGUAGES.values(), key=lambda l: language_label(l).casefold())
     print(f"{'language':<36}  {'spoken':<6}  {'word signs':>10}  {'alphabet':>11}  generator model")
     for lang in langs:

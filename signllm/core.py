@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 # %% auto #0
-__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'POSE_SUFFIXES', 'SignLLMError', 'run_command', 'atomic_path', 'data_root',
-           'data_path', 'check_input_file', 'quiet_native_stderr']
+__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'SignLLMError', 'run_command', 'atomic_path', 'data_root', 'data_path',
+           'check_input_file', 'quiet_native_stderr']
 
 # %% ../nbs/00_core_appendix.ipynb #b73c80d8
 class SignLLMError(ValueError):
@@ -84,7 +84,6 @@ SHIPPED_MODELS = {  # name -> file under data/ (small models the kit's own comma
 
 # %% ../nbs/00_core_appendix.ipynb #3c219ee0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")  # what PyAV reads
-POSE_SUFFIXES = (".pose", ".skels")  # pose-format files; PHOENIX/Progressive-Transformers sentence files
 
 def check_input_file(path: str | Path, what: str = "input file") -> Path:
     "Raise a one-line SignLLMError when `path` is missing, a folder or empty."

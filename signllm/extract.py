@@ -23,7 +23,7 @@ from typing import Callable
 
 from .core import VIDEO_SUFFIXES, SignLLMError, check_input_file, run_command
 from .pose import Pose, Skeleton, read_pose, write_pose
-from .keypoints import FACE_MODES, HolisticOptions, detection_rates, extract_pose, read_video, video_info
+from .keypoints import FACE_EXTRACT_MODES, HolisticOptions, detection_rates, extract_pose, read_video, video_info
 
 # %% auto #0
 __all__ = ['ExtractJob', 'find_videos', 'parse_shard', 'plan_jobs', 'existing_pose', 'ExtractReport', 'extract_video', 'run_jobs',
@@ -237,7 +237,7 @@ def _extract_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", help="i/n: process only every n-th video starting at i (0-based), for job arrays")
     p.add_argument("--model-complexity", type=int, default=1, choices=(0, 1, 2),
                    help="body model: 0 lite, 1 full (default; the only one inside the mediapipe wheel), 2 heavy")
-    p.add_argument("--face", default="full", choices=tuple(FACE_MODES),
+    p.add_argument("--face", default="full", choices=tuple(FACE_EXTRACT_MODES),
                    help="face points: full mesh 468 (default), iris 478, contours 128 (lips, eyes, brows, oval), none")
     p.add_argument("--world", action=argparse.BooleanOptionalAction, default=True,
                    help="also store POSE_WORLD_LANDMARKS, as pose-format does (default: yes)")

@@ -21,14 +21,14 @@ from .core import SignLLMError, check_input_file, quiet_native_stderr
 from .pose import COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, Skeleton, holistic_skeleton
 
 # %% auto #0
-__all__ = ['FACE_MODES', 'POSE_MODELS', 'IMAGE_SUFFIXES', 'OPENPOSE_BODY_POINTS', 'OPENPOSE_BODY_LIMBS', 'OPENPOSE_FACE_POINTS',
-           'OPENPOSE_FACE_LIMBS', 'OPENPOSE_SKELETON', 'OPENPOSE_FILE', 'face_contour_points', 'holistic_layout',
-           'pose_model_file', 'HolisticOptions', 'VideoInfo', 'video_info', 'read_video', 'read_image_folder',
-           'holistic_landmarks', 'extract_pose', 'detected', 'detection_rates', 'wrist_distances', 'world_landmarks',
-           'smooth', 'read_openpose_folder', 'kit_point_names']
+__all__ = ['FACE_EXTRACT_MODES', 'POSE_MODELS', 'IMAGE_SUFFIXES', 'OPENPOSE_BODY_POINTS', 'OPENPOSE_BODY_LIMBS',
+           'OPENPOSE_FACE_POINTS', 'OPENPOSE_FACE_LIMBS', 'OPENPOSE_SKELETON', 'OPENPOSE_FILE', 'face_contour_points',
+           'holistic_layout', 'pose_model_file', 'HolisticOptions', 'VideoInfo', 'video_info', 'read_video',
+           'read_image_folder', 'holistic_landmarks', 'extract_pose', 'detected', 'detection_rates', 'wrist_distances',
+           'world_landmarks', 'smooth', 'read_openpose_folder', 'kit_point_names']
 
 # %% ../nbs/01_keypoints.ipynb #3028d33f
-FACE_MODES = {"full": 468, "iris": 478, "contours": 128, "none": 0}  # face mode -> face points stored
+FACE_EXTRACT_MODES = {"full": 468, "iris": 478, "contours": 128, "none": 0}  # face mode -> face points stored
 
 @lru_cache(maxsize=None)
 def face_contour_points() -> tuple[int, ...]:
@@ -41,8 +41,8 @@ def holistic_layout(face: str = "full",  # "full" (468), "iris" (478), "contours
                     world: bool = True,  # add POSE_WORLD_LANDMARKS, as pose-format's video_to_pose does
                     ) -> Skeleton:
     "The skeleton that extraction with these options produces."
-    if face not in FACE_MODES: raise SignLLMError(f"face must be one of {', '.join(FACE_MODES)}; got {face!r}")
-    if face != "contours": return holistic_skeleton(FACE_MODES[face], world=world)
+    if face not in FACE_EXTRACT_MODES: raise SignLLMError(f"face must be one of {', '.join(FACE_EXTRACT_MODES)}; got {face!r}")
+    if face != "contours": return holistic_skeleton(FACE_EXTRACT_MODES[face], world=world)
     full = holistic_skeleton(468, world=world)
     keep = face_contour_points()
     new_index = {old: new for new, old in enumerate(keep)}
@@ -78,7 +78,7 @@ class HolisticOptions:
         if not model.exists():
             raise SignLLMError(f"model complexity {self.model_complexity} needs {model.name}, which the mediapipe wheel does "
                                f"not ship and the kit never downloads; put it at {model} or use model complexity 1")
-        if self.face not in FACE_MODES: raise SignLLMError(f"face must be one of {', '.join(FACE_MODES)}; got {self.face!r}")
+        if self.face not in FACE_EXTRACT_MODES: raise SignLLMError(f"face must be one of {', '.join(FACE_EXTRACT_MODES)}; got {self.face!r}")
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             if not 0 <= getattr(self, name) <= 1: raise SignLLMError(f"{name} must be between 0 and 1")
 
@@ -200,7 +200,7 @@ def holistic_landmarks(results,  # what Holistic.process returns for one frame
     parts = [_landmarks(results.pose_landmarks, 33, width, height, visibility=True)]
     if options.face != "none":
         keep = face_contour_points() if options.face == "contours" else None
-        parts.append(_landmarks(results.face_landmarks, FACE_MODES[options.face], width, height, keep=keep))
+        parts.append(_landmarks(results.face_landmarks, FACE_EXTRACT_MODES[options.face], width, height, keep=keep))
     parts += [_landmarks(results.left_hand_landmarks, 21, width, height),
               _landmarks(results.right_hand_landmarks, 21, width, height)]
     if options.world:  # metres around the hips; pose-format multiplies them by the frame size too, so do we

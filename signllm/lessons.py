@@ -16,7 +16,6 @@ from fastcore.basics import patch
 
 from .core import VIDEO_SUFFIXES, SignLLMError, run_command
 from .pose import Pose
-from .player import Player  # importing it also sets the light plotly renderer (no plotly.js in notebooks)
 from .data import LexiconEntry, sign_language
 from .inputs import cache_folder, load_pose
 from .generator import default_lexicon, generate
@@ -67,6 +66,7 @@ class PracticeSession:
 def plot_letters(self: ScoreReport):
     "A plotly bar chart of the letter scores (fingerspelling drills)."
     import plotly.graph_objects as go
+    import signllm.player  # the light plotly renderer (no plotly.js in notebooks), set when a chart is first drawn
     labels = [f"{k + 1}. {l.letter}" for k, l in enumerate(self.letters)]
     fig = go.Figure(go.Bar(x=labels, y=[l.score for l in self.letters], hovertext=[l.hint for l in self.letters],
                            marker_color=["seagreen" if l.score >= 70 else "orange" if l.score >= 50 else "crimson" for l in self.letters]))
@@ -97,6 +97,7 @@ def _show_reference(self: PracticeSession, *_):
     self.reference_area.clear_output()
     with self.reference_area:
         phrase = self.phrase_menu.value
+        from signllm.player import Player  # imported when a widget is shown: `signllm score` stays light
         try: player = Player(self.reference(phrase), [f"reference: {phrase}"], width=320, height=320)
         except SignLLMError as e: print(f"⚠ {e}"); return
         display(player.widget)
@@ -208,6 +209,7 @@ def widget(self: SpellingDrill):
             try: reference = self.spell(word.value, lang.value)
             except SignLLMError as e: print(f"⚠ {e}"); return
             display(widgets.Image(value=_png(letter_strip(reference)), format="png"))
+            from signllm.player import Player
             display(Player(reference, [f"{self.word} ({self.lang})"], width=300, height=300).widget)
 
     def score(source):
@@ -272,6 +274,7 @@ def _trim_panel(self: LexiconBuilder) -> list:
         if self.pose is not None:
             with preview:
                 fig = trim_figure(self.pose, self.trim.value); display(fig); plt.close(fig)
+                from signllm.player import Player
                 display(Player(self.pose[self.trim.value[0]:self.trim.value[1]], ["kept part"], width=280, height=280).widget)
 
     def loaded(source):
@@ -311,6 +314,7 @@ def widget(self: LexiconBuilder):
             try: pose = self.compose(sentence.value)
             except SignLLMError as e: print(f"⚠ {e}"); return
             for step in pose.meta["plan"]: print(step)
+            from signllm.player import Player
             display(Player(pose, [sentence.value], width=320, height=320).widget)
 
     add.on_click(on_add); try_it.on_click(on_try)

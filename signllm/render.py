@@ -21,10 +21,10 @@ from .core import SignLLMError, atomic_path
 from .pose import COMPONENT_ALIASES, Component, Pose, Skeleton, face_mesh_limbs
 
 # %% auto #0
-__all__ = ['PALETTES', 'ROLE_STYLE', 'FACE_MODES', 'SKIP', 'FIT_CONFIDENCE', 'SHIFT', 'FACE_POINT', 'HAND_DOT', 'VIDEO_WRITERS',
-           'component_role', 'palette', 'component_limbs', 'View', 'drawn_joints', 'fit_points', 'fit_view',
-           'title_band', 'limb_paths', 'Layer', 'skeleton_layers', 'draw_layer', 'PoseRenderer', 'write_video',
-           'count_frames', 'render_pose', 'SideBySide', 'side_by_side']
+__all__ = ['PALETTES', 'ROLE_STYLE', 'FACE_DRAW_MODES', 'SKIP', 'FIT_CONFIDENCE', 'SHIFT', 'FACE_POINT', 'HAND_DOT',
+           'VIDEO_WRITERS', 'component_role', 'palette', 'component_limbs', 'View', 'drawn_joints', 'fit_points',
+           'fit_view', 'title_band', 'limb_paths', 'Layer', 'skeleton_layers', 'draw_layer', 'PoseRenderer',
+           'write_video', 'count_frames', 'render_pose', 'SideBySide', 'side_by_side']
 
 # %% ../nbs/03_render.ipynb #8f4b2176
 def component_role(name: str,  # a component name, e.g. "RIGHT_HAND_LANDMARKS"
@@ -59,13 +59,13 @@ def palette(background: str = "dark",  # "dark" or "light"
     return {**PALETTES[background], **{k: tuple(int(v) for v in c) for k, c in (colors or {}).items()}}
 
 # %% ../nbs/03_render.ipynb #33624f91
-FACE_MODES = ("contours", "mesh", "none")
+FACE_DRAW_MODES = ("contours", "mesh", "none")
 
 def component_limbs(component: Component,  # a skeleton component
                     face: str = "contours",  # for a full face mesh: "contours", "mesh" (every limb) or "none"
                     ) -> np.ndarray:
     "The limbs to draw for one component, (L, 2) indices into its points."
-    if face not in FACE_MODES: raise SignLLMError(f"unknown face mode {face!r}; choose one of {', '.join(FACE_MODES)}")
+    if face not in FACE_DRAW_MODES: raise SignLLMError(f"unknown face mode {face!r}; choose one of {', '.join(FACE_DRAW_MODES)}")
     limbs = np.array(component.limbs, dtype=np.int64).reshape(-1, 2)
     if component_role(component.name) != "FACE" or face == "mesh": return limbs
     if face == "none": return limbs[:0]

@@ -20,9 +20,9 @@ from .core import SignLLMError, atomic_path, check_input_file
 
 # %% auto #0
 __all__ = ['MAX_HEADER_BYTES', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors', 'write_safetensors',
-           'config_from_json', 'check_config', 'resume_checkpoint', 'checkpoint_hparams', 'check_checkpoint',
-           'check_resume', 'quiet_lightning', 'torch_threads', 'ScaleOptions', 'add_scale_arguments', 'scale_from_args',
-           'make_trainer']
+           'config_from_json', 'check_config', 'check_run_folder', 'resume_checkpoint', 'checkpoint_hparams',
+           'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads', 'ScaleOptions',
+           'add_scale_arguments', 'scale_from_args', 'make_trainer']
 
 # %% ../nbs/03c_training_appendix.ipynb #d21568d4
 MAX_HEADER_BYTES = 64 * 2**20  # 64 MiB of JSON: far more than any real header (ours are a few kB)
@@ -91,16 +91,25 @@ def check_config(stored, expected, where: str,
     raise SignLLMError(f"{where} was trained with {got}, but {want} {mismatch}")
 
 # %% ../nbs/03c_training_appendix.ipynb #16faf6e9
+def check_run_folder(out: Path,  # the run's output folder (--out)
+                     resume: bool,  # --resume given
+                     marks: Sequence[Path],  # files whose presence means a run was started there
+                     ) -> None:
+    "Refuse a file as --out, overwriting a started run without --resume, and --resume where nothing was started."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
+    started = [p for p in marks if Path(p).exists()]
+    if started and not resume:
+        raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
+    if resume and not started:
+        raise SignLLMError(f"--resume: nothing to resume in {out} (no {Path(marks[0]).name}); train without --resume first")
+
 def resume_checkpoint(out: Path,  # the run's output folder (--out)
                       resume: bool,  # --resume given
                       ) -> Path | None:
-    "The checkpoint to resume a training run from, or None; refuses a file as --out and overwriting a run silently."
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
-    last = out / "checkpoints" / "last.ckpt"
-    if resume and not last.exists(): raise SignLLMError(f"--resume: no checkpoint at {last}; train without --resume first")
-    if not resume and last.exists():
-        raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
+    "The checkpoint to resume a one-stage training run from, or None (after `check_run_folder`)."
+    last = Path(out) / "checkpoints" / "last.ckpt"
+    check_run_folder(out, resume, [last])
     return last if resume else None
 
 def checkpoint_hparams(ckpt_path: str | Path,

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .core import SignLLMError, atomic_path, data_path, run_command
-from .training import add_scale_arguments, quiet_lightning, scale_from_args, torch_threads
+from .training import add_scale_arguments, check_run_folder, quiet_lightning, scale_from_args, torch_threads
 from .inputs import check_signer, load_pose
 from .metrics import RetrievalBaseline, TranslationScores, scores_table, translation_scores
 from .vqsign import VQSIGN_TINY, load_sources, pose_features
@@ -83,11 +83,7 @@ def _check_args(args) -> RunFiles:
     if args.mmd_weight < 0: raise SignLLMError(f"--mmd-weight must be 0 or more, got {args.mmd_weight}")
     for code in args.languages: target_language(code)
     files = RunFiles(Path(args.out))
-    if files.out.exists() and not files.out.is_dir(): raise SignLLMError(f"--out {files.out} is a file; give a folder")
-    started = [p for p in (files.lm, files.stage1, files.stage1_ckpt, files.stage2_ckpt, files.translator) if p.exists()]
-    if started and not args.resume:
-        raise SignLLMError(f"{files.out} already holds a training run; add --resume to continue it or choose another --out")
-    if args.resume and not started: raise SignLLMError(f"--resume: nothing to resume in {files.out}; train without --resume first")
+    check_run_folder(files.out, args.resume, [files.lm, files.stage1, files.stage1_ckpt, files.stage2_ckpt, files.translator])
     return files
 
 # %% ../nbs/07c_translate_appendix.ipynb #779831f5

@@ -23,3 +23,17 @@ def test_readme_is_built_from_the_index_notebook():
     cells = json.loads((REPO / "nbs" / "index.ipynb").read_text())["cells"]
     first = "".join(cells[0]["source"]).splitlines()[0]
     assert (REPO / "README.md").read_text().startswith(first)
+
+
+def test_every_file_the_readme_links_exists():
+    "The course map and the text link chapters and files: none may point at a renamed or deleted one."
+    links = re.findall(r"\]\(((?:nbs|data|docs)/[^)#]+|LICENSE)\)", (REPO / "README.md").read_text())
+    assert len(links) > 30
+    missing = [link for link in links if not (REPO / link).exists()]
+    assert not missing, missing
+
+
+def test_the_course_map_lists_every_chapter():
+    text = (REPO / "README.md").read_text()
+    chapters = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "nbs").rglob("*.ipynb") if p.name != "index.ipynb")
+    assert [c for c in chapters if f"({c})" not in text] == []

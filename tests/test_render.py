@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from signllm.core import SignLLMError, data_path
-from signllm.player import PLOTLY_RENDERER, Player, plotly_animation
+from signllm.player import Player, plotly_animation
 from signllm.pose import SIGN50, read_pose, read_skels
 from signllm.render import PALETTES, PoseRenderer, SideBySide, count_frames, render_pose, side_by_side, write_video
 
@@ -247,6 +247,14 @@ def test_player_frame_function_without_a_browser(phoenix, letter):
     assert two.play_button.interval == 20
 
 
-def test_importing_the_player_keeps_plotly_js_out_of_notebooks():
-    import plotly.io as pio
-    assert pio.renderers.default == PLOTLY_RENDERER and "notebook_connected" in PLOTLY_RENDERER
+def test_saved_notebooks_stay_light_and_embed_no_plotly_js():
+    "Every saved notebook output: no copy of plotly.js (~4.8 MB each), no notebook over 1.5 MB, nbs/ under 10 MB."
+    import json
+    from conftest import REPO
+    total = 0
+    for nb in sorted((REPO / "nbs").rglob("*.ipynb")):
+        text = nb.read_text(); total += len(text)
+        assert len(text) < 1.5 * 2**20, f"{nb.name} is {len(text) / 2**20:.1f} MB; save smaller outputs (tools/shrink_outputs.py)"
+        outputs = json.dumps([c.get("outputs", []) for c in json.loads(text)["cells"]])
+        assert "plotly.js v" not in outputs, f"{nb.name} embeds plotly.js; import signllm.player before drawing plotly figures"
+    assert total < 10 * 2**20, f"nbs/ holds {total / 2**20:.1f} MB"

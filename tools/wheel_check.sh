@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "building the wheel"
-.venv/bin/pip wheel --no-deps -q . -w "$work/dist" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/pip wheel --no-deps -q . -w "$work/dist" > "$work/build.log" 2>&1 || { cat "$work/build.log"; echo "wheel build failed"; exit 1; }
 wheel=$(ls "$work"/dist/*.whl)
 echo "$(basename "$wheel"): $(du -h "$wheel" | cut -f1)"
 python3 -m venv "$work/venv"
 # the same versions as the development environment (no resolver search, no CUDA torch)
 .venv/bin/pip freeze --exclude-editable > "$work/constraints.txt"
-"$work/venv/bin/pip" install -q -c "$work/constraints.txt" "$wheel" 2>&1 | grep -v "^WARNING: Location" || true
+"$work/venv/bin/pip" install -q -c "$work/constraints.txt" "$wheel" > "$work/install.log" 2>&1 \
+  || { grep -v "^WARNING: Location" "$work/install.log"; echo "installing the wheel failed"; exit 1; }
 mkdir "$work/empty" && cd "$work/empty"
 unset SIGNLLM_DATA
 sig="$work/venv/bin/signllm"
