@@ -102,7 +102,7 @@ def check_run_folder(out: Path,  # the run's output folder (--out)
     if started and not resume:
         raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
     if resume and not started:
-        raise SignLLMError(f"--resume: nothing to resume in {out} (no {Path(marks[0]).name}); train without --resume first")
+        raise SignLLMError(f"--resume: nothing to resume in {out}: no checkpoint ({Path(marks[0]).name}); train without --resume first")
 
 def resume_checkpoint(out: Path,  # the run's output folder (--out)
                       resume: bool,  # --resume given
