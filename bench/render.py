@@ -11,6 +11,7 @@ the world landmarks, and puts dots only on body joints, wrists and fingertips. T
 draw all 2,556 face limbs too.
 """
 import argparse
+import resource
 import sys
 import time
 
@@ -97,6 +98,8 @@ def main(argv=None) -> int:
         print()
     print(f"signllm (default) is {min(ratios):.1f}x to {max(ratios):.1f}x as fast as pose-format's visualiser "
           f"(target: at least 2x) -> {'met' if min(ratios) >= 2 else 'NOT met'}")
+    print(f"peak memory of this process (both renderers, all sequences): "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
 
 

@@ -23,7 +23,7 @@ from .scoring import (REST_Y, LetterScore, ScoreReport, channel_score, check_rec
                              score_attempt, worst_moments)
 
 # %% auto #0
-__all__ = ['SPELLING_WEIGHTS', 'LETTER_HINT_FROM', 'INDEX_COLUMNS', 'spelling_reference', 'letter_match', 'score_spelling',
+__all__ = ['SPELLING_WEIGHTS', 'LETTER_HINT_FROM', 'INDEX_COLUMNS', 'spelling_reference', 'align_letters', 'score_spelling',
            'letter_strip', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon', 'repair_lexicon', 'class_lexicon']
 
 # %% ../nbs/12a_classroom.ipynb #e661b1c6
@@ -46,20 +46,35 @@ def spelling_reference(word: str,  # one word, e.g. "hello"
     return pose
 
 # %% ../nbs/12a_classroom.ipynb #aa99d4f1
-def letter_match(report: ScoreReport,
-                 start: int, end: int,  # the letter's frames in the prepared reference
-                 weights: dict[str, float] = None,  # default SPELLING_WEIGHTS
-                 margin: float = 0.25,  # seconds around the aligned attempt frames
-                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    "For each reference frame of a letter: its best attempt frame (n,) and the channel differences there {c: (n,)}."
+def align_letters(report: ScoreReport,
+                  spans: list[tuple[int, int]],  # each letter's frames [start, end) in the prepared reference
+                  weights: dict[str, float] | None = None,  # default SPELLING_WEIGHTS
+                  spacing: float = 0.9,  # letters at least this share of their reference distance apart (× tempo)
+                  window: int = 1,  # frames averaged on each side of a letter's frame
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "One attempt frame per letter, in order and apart: (n,) attempt frames, and (n, Ta) each frame's best reference frame."
     weights = weights or SPELLING_WEIGHTS
-    aligned = report.path[(report.path[:, 1] >= start) & (report.path[:, 1] < end), 0]
-    pad = round(margin * report.attempt.fps)
-    lo, hi = max(int(aligned.min()) - pad, 0), min(int(aligned.max()) + pad + 1, report.attempt.n_frames)
     total = sum(weights.get(c, 0) * np.where(informs, d, 0) for c, (d, informs) in report.pairs.items())  # (Ta, Tr)
-    best = lo + total[lo:hi, start:end].argmin(0)  # (n,)
-    frames = np.arange(start, end)
-    return best, {c: np.where(informs[best, frames], d[best, frames], np.nan) for c, (d, informs) in report.pairs.items()}
+    best_ref = np.stack([s + total[:, s:e].argmin(1) for s, e in spans])  # (n, Ta)
+    kernel = np.ones(2 * window + 1) / (2 * window + 1)
+    cost = np.stack([np.convolve(np.pad(total[:, s:e].min(1), window, mode="edge"), kernel, mode="valid") for s, e in spans])
+    centres = np.array([(s + e) / 2 for s, e in spans])
+    gaps = np.maximum(1, np.floor(spacing * np.diff(centres) * report.tempo)).astype(int)  # (n-1,) frames
+    n, ta = cost.shape
+    acc, came = np.full((n, ta), np.inf), np.zeros((n, ta), int)  # best summed cost with letter k at frame t; from where
+    acc[0] = cost[0]
+    for k in range(1, n):
+        best, lowest = np.zeros(ta, int), 0  # the best earlier frame of letter k-1, up to each t
+        for t in range(ta):
+            if acc[k - 1, t] < acc[k - 1, lowest]: lowest = t
+            best[t] = lowest
+        g = gaps[k - 1]
+        acc[k, g:] = cost[k, g:] + acc[k - 1, best[:ta - g]]
+        came[k, g:] = best[:ta - g]
+    if not np.isfinite(acc[-1]).any(): raise SignLLMError("the attempt is too short to show every letter; spell the whole word")
+    frames = [int(np.argmin(acc[-1]))]
+    for k in range(n - 1, 0, -1): frames.append(int(came[k, frames[-1]]))
+    return np.array(frames[::-1]), best_ref
 
 # %% ../nbs/12a_classroom.ipynb #fa40ca2b
 def _graded(parts: list[np.ndarray]) -> float | None:
@@ -72,44 +87,68 @@ def score_spelling(attempt: Pose | str | Path,  # the learner's spelling: Pose, 
                    mirror: bool = False,  # left-handed learner
                    cache: bool | str | Path = True,
                    ) -> ScoreReport:
-    "Score a fingerspelled word letter by letter (`report.letters`); overall score, channels and hints come from the letters."
+    "Score a fingerspelled word letter by letter (`report.letters`); overall = the weakest letter; channels, hints from the letters."
     segments = reference.meta.get("segments")
     if not segments: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
     report = score_attempt(attempt, reference, mirror=mirror, weights=SPELLING_WEIGHTS, cache=cache)
     offset, n = report.reference.meta["span"][0], report.reference.n_frames
+    kept = [(s.label, max(s.start - offset, 0), min(s.end - offset, n)) for s in segments]
+    kept = [k for k in kept if k[2] > k[1]]  # (a letter cut off by trimming the reference: not scored)
+    frames, best_ref = align_letters(report, [(s, e) for _, s, e in kept])
     moments, graded = [], {c: [] for c in report.pairs}
-    for segment in segments:
-        start, end = max(segment.start - offset, 0), min(segment.end - offset, n)
-        if end <= start: continue  # (a letter cut off by trimming the reference: not scored)
-        best, parts = letter_match(report, start, end)
+    for k, ((label, start, end), t) in enumerate(zip(kept, frames)):
+        near = np.arange(max(t - 1, 0), min(t + 2, report.attempt.n_frames))  # the letter's frame, give or take one
+        pairs = np.stack([near, best_ref[k, near]], axis=1)
+        parts = {c: np.where(informs[near, pairs[:, 1]], d[near, pairs[:, 1]], np.nan) for c, (d, informs) in report.pairs.items()}
         scores = {c: channel_score(float(np.nanmean(v))) for c, v in parts.items() if np.isfinite(v).any() and SPELLING_WEIGHTS[c]}
         if not scores: continue  # (neither recording shows a hand in use here: nothing to score)
-        moment = worst_moments(np.stack([best, np.arange(start, end)], axis=1), parts, n=1, window=1, weights=SPELLING_WEIGHTS)[0]
+        moment = worst_moments(pairs, parts, n=1, window=1, weights=SPELLING_WEIGHTS)[0]
         moment.hint = moment_hint(report.attempt, report.reference, moment, report.dominant, mirror, LETTER_HINT_FROM)
-        moment.label = f"letter {segment.label}"
+        moment.label = f"letter {label}"
         letter = sum(SPELLING_WEIGHTS[c] * s for c, s in scores.items()) / sum(SPELLING_WEIGHTS[c] for c in scores)
-        report.letters.append(LetterScore(segment.label, float(letter), start, end, moment.hint))
+        report.letters.append(LetterScore(label, float(letter), start, end, moment.hint, int(t)))
         moments.append(moment)
         for c, v in parts.items(): graded[c].append(v)
     if report.letters:  # a drill is graded by its letters: score, channels and hints all from the letters' frames
-        report.overall = float(np.mean([l.score for l in report.letters]))
+        report.overall = float(min(l.score for l in report.letters))
         report.channels = {c: _graded(graded[c]) if SPELLING_WEIGHTS.get(c) else None for c in report.channels}
         report.moments = sorted(sorted(moments, key=lambda m: -m.difference)[:3], key=lambda m: m.reference_frame)
         report.hint_from = LETTER_HINT_FROM
     return report
 
 # %% ../nbs/12a_classroom.ipynb #5287a949
+def _band(picture: np.ndarray, text: str, colour: tuple[int, int, int]) -> np.ndarray:
+    "The picture with a coloured band and a caption at its foot."
+    import cv2
+    out = picture.copy()
+    h = max(16, out.shape[0] // 7)
+    out[-h:] = colour
+    cv2.putText(out, text, (4, out.shape[0] - h // 4), cv2.FONT_HERSHEY_SIMPLEX, h / 30, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
 def letter_strip(reference: Pose,  # from spelling_reference
                  size: int = 140,  # picture size in pixels
+                 report: ScoreReport | None = None,  # a scored attempt: adds a row of the attempt's letter frames
                  ) -> np.ndarray:
-    "One picture per letter (its middle frame, captioned), side by side: (size, n*size, 3) RGB."
+    "One picture per letter (its middle frame, captioned), side by side; with a report, the attempt's letters below, scored."
     from signllm.render import PoseRenderer
-    pictures = []
+    top, bottom = [], []
+    letters = iter(report.letters if report else [])
+    scored = next(letters, None)
     for segment in reference.meta.get("segments", []):
         middle = (segment.start + segment.end) // 2
-        pictures.append(PoseRenderer(reference[middle:middle + 1], size, size, title=segment.label, fit=[reference]).frame(0))
-    if not pictures: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
-    return np.concatenate(pictures, axis=1)
+        top.append(PoseRenderer(reference[middle:middle + 1], size, size, title=segment.label, fit=[reference]).frame(0))
+        if report is None: continue
+        if scored is None or scored.letter != segment.label:  # (a letter the drill could not score)
+            bottom.append(_band(np.full_like(top[-1], 40), "not scored", (90, 90, 90))); continue
+        t = scored.attempt_frame
+        frame = PoseRenderer(report.attempt[t:t + 1], size, size, title="you", fit=[report.attempt]).frame(0)
+        colour = (46, 139, 87) if scored.score >= 70 else (230, 140, 0) if scored.score >= 50 else (200, 30, 40)
+        bottom.append(_band(frame, f"{scored.letter} {scored.score:.0f}{'' if scored.score >= 50 else ' wrong?'}", colour))
+        scored = next(letters, None)
+    if not top: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
+    strip = np.concatenate(top, axis=1)
+    return strip if report is None else np.concatenate([strip, np.concatenate(bottom, axis=1)], axis=0)
 
 # %% ../nbs/12a_classroom.ipynb #e1bb9fe1
 def rest_trim(pose: Pose,  # a recording (any layout)
@@ -123,10 +162,11 @@ def rest_trim(pose: Pose,  # a recording (any layout)
 def trim_figure(pose: Pose,  # a recording
                 span: tuple[int, int],  # frames kept
                 ):
-    "A small matplotlib figure: wrist heights over the recording, the rest line, the kept frames shaded."
-    import matplotlib.pyplot as plt
+    "A small matplotlib Figure (no pyplot: safe in widget callbacks): wrist heights, the rest line, the kept frames shaded."
+    from matplotlib.figure import Figure
     clip = prepare_clip(pose, pose.fps)
-    fig, ax = plt.subplots(figsize=(7.5, 2.4), dpi=70)
+    fig = Figure(figsize=(7.5, 2.4), dpi=70)
+    ax = fig.subplots()
     for joint, color in (("RIGHT_WRIST", "tab:blue"), ("LEFT_WRIST", "tab:orange")):
         k = SIGN50.index("BODY", joint)
         ax.plot(np.where(clip.mask[:, k], -clip.data[:, k, 1], np.nan), color=color, label=joint.lower().replace("_", " "))

@@ -95,7 +95,7 @@ def check_folder(path: str | Path) -> Path:
 # %% ../nbs/13_cli_appendix.ipynb #628721e9
 def generate_command(args) -> int:
     from signllm.data import folder_languages, sign_language
-    from signllm.generator import Lexicon, default_lexicon, generate
+    from signllm.generator import DEFAULT_PACE, Lexicon, default_lexicon, generate, letters_per_second
     extra, letters = [check_folder(d) for d in args.lexicon], [check_folder(d) for d in args.alphabet]
     with printed_warnings():  # a folder may bring a language the registry lacks: know it before --lang is read
         for folder in extra + letters: folder_languages(folder)
@@ -104,8 +104,11 @@ def generate_command(args) -> int:
     if not args.plan:
         if out is None: raise SignLLMError("give an output file with -o, e.g. -o hello.mp4 (or --plan to only see the plan)")
         fmt = output_format(out, args.format)
+    if args.pace and args.engine != "lexicon": raise SignLLMError("--pace sets the fingerspelling of --engine lexicon; drop it or use --engine lexicon")
     if args.engine != "lexicon": return generate_learned(args, lang, out, None if args.plan else fmt)
     if args.checkpoint or args.glosses: raise SignLLMError("--checkpoint and --glosses need the learned generator; add --engine model")
+    pace = args.pace or DEFAULT_PACE
+    letters_per_second(pace)  # a bad --pace is one line, before any clip is read
     lexicon = (Lexicon(words=[*Lexicon.default_word_folders(), *extra], alphabets=[*Lexicon.default_alphabet_folders(), *letters],
                        fps=args.fps) if extra or letters or args.fps != 25 else default_lexicon())
     steps = lexicon.plan(args.text, lang)
@@ -115,11 +118,12 @@ def generate_command(args) -> int:
         if step.missing: print(f"signllm: warning: the {lang.code} alphabet has no {', '.join(step.missing)} "
                                f"(in {step.word!r}); left out", file=sys.stderr)
     if args.plan: return 0
-    pose = generate(args.text, lang, lexicon, fps=args.fps)
+    pose = generate(args.text, lang, lexicon, fps=args.fps, pace=pace)
     if args.mirror: pose = pose.mirror()
     write_output(pose, out, fmt, args)
     signed = sum(s.kind == "sign" for s in steps)
-    print(f"wrote {out}: {len(steps)} words in {lang.name} ({signed} signed, {len(steps) - signed} fingerspelled), "
+    spelled = f" at pace {pace}" if signed < len(steps) else ""
+    print(f"wrote {out}: {len(steps)} words in {lang.name} ({signed} signed, {len(steps) - signed} fingerspelled{spelled}), "
           f"{pose.n_frames} frames at {pose.fps:g} fps ({pose.duration:.1f} s)")
     return 0
 
@@ -220,7 +224,8 @@ def _generate_parser(sub):
                        "are signed, other words are fingerspelled with the language's real alphabet clips.",
                        epilog='examples:\n  signllm generate "hello" --lang ase -o hello.mp4\n'
                               '  signllm generate "Kinder essen Pizza" --lang dsgs -o kinder.gif --verbose\n'
-                              '  signllm generate "Grüße aus Zürich" --lang dgs --plan')
+                              '  signllm generate "Grüße aus Zürich" --lang dgs --plan\n'
+                              '  signllm generate "my name is Anna" --lang ase --pace natural -o anna.mp4')
     p.add_argument("text", help="the sentence to sign (spoken-language text)")
     p.add_argument("--lang", required=True, help="sign language: ISO 639-3 code or common name (ase/asl, gsg/dgs, sgg/dsgs, tsm/tsl, "
                                                   "ise/lis, mfs/lsm, ...; `signllm languages` lists them)")
@@ -228,6 +233,8 @@ def _generate_parser(sub):
     p.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
     p.add_argument("--plan", action="store_true", help="only print how each word will be signed")
     p.add_argument("-v", "--verbose", action="store_true", help="print the plan, then write the output")
+    p.add_argument("--pace", metavar="PACE", help="fingerspelling pace: slow (2 letters/s, the default: for learners), "
+                   "natural (4), fast (6), or a number of letters per second")
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the output (default 25)")
     p.add_argument("--mirror", action="store_true", help="mirror left/right (a left-handed signer)")
     p.add_argument("--lexicon", action="append", default=[], metavar="DIR",
@@ -285,6 +292,7 @@ DELEGATED = {  # command words -> (module, function taking the remaining argv, h
     ("train", "tokenizer"): ("signllm.tokenizer_cli", "train_tokenizer_main", "VQ-Sign character tokens + CRA word tokens (chapters 04, 05)"),
     ("train", "translator"): ("signllm.translate_cli", "train_translator_main", "sign -> text translator: MMD alignment + frozen LM (chapters 06, 07)"),
     ("train", "generator"): ("signllm.generator_cli", "train_generator_main", "learned text -> sign generator with the Priority Learning Channel (chapters 08, 09b)"),
+    ("train", "reader"): ("signllm.fingerspelling_cli", "train_reader_main", "fingerspelling reader of five alphabets: VQ-Sign + MMD + frozen LM (chapter 11)"),
 }
 
 def _delegate(argv: list[str]) -> int | None:

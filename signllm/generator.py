@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from fastcore.basics import patch
@@ -20,9 +20,10 @@ from .pose import SIGN50, Pose
 from .data import LexiconEntry, SignLanguage, read_index, sign_language
 
 # %% auto #0
-__all__ = ['HANDS', 'GERMAN_TRANSLIT', 'MAX_WORDS', 'prepare_clip', 'hand_steps', 'signing_span', 'transition', 'Segment',
-           'compose', 'max_jump', 'letter_core', 'lowercase', 'word_key', 'split_words', 'PlanStep',
-           'alphabet_languages', 'Lexicon', 'default_lexicon', 'generate']
+__all__ = ['HANDS', 'PACES', 'DEFAULT_PACE', 'GERMAN_TRANSLIT', 'MAX_WORDS', 'prepare_clip', 'hand_steps', 'signing_span',
+           'transition', 'Segment', 'compose', 'max_jump', 'letter_core', 'letters_per_second', 'LetterTiming',
+           'letter_timing', 'lowercase', 'word_key', 'split_words', 'PlanStep', 'alphabet_languages', 'Lexicon',
+           'default_lexicon', 'generate']
 
 # %% ../nbs/09_generator.ipynb #84ef4fcd
 def prepare_clip(pose: Pose,  # a lexicon clip of any layout
@@ -87,17 +88,21 @@ class Segment:
 
 def compose(clips: Sequence[Pose],  # prepared clips (SIGN50, normalised, one fps), already trimmed
             labels: Sequence[str] | None = None,
-            speed: float = 3.0) -> Pose:
+            speed: float | Sequence[float] = 3.0,  # transition speed (see `transition`), or one per join
+            min_frames: int | Sequence[int] = 2,  # the fewest in-between frames, or one per join
+            ) -> Pose:
     "One Pose from clips joined by smooth transitions; `meta['segments']` lists where each clip went."
     if not clips: raise SignLLMError("nothing to compose: no clips")
     fps = clips[0].fps
     if any(abs(c.fps - fps) > 1e-6 or c.skeleton != SIGN50 for c in clips):
         raise SignLLMError("compose needs clips prepared to one skeleton and fps; use prepare_clip first")
     labels = list(labels or [f"clip{i}" for i in range(len(clips))])
+    speeds, gaps = (list(x) if isinstance(x, Sequence) else [x] * (len(clips) - 1) for x in (speed, min_frames))
     data, conf, segments, t = [], [], [], 0
     for i, clip in enumerate(clips):
         if i:
-            d, c = transition(data[-1][-1], conf[-1][-1], clip.data[0], clip.confidence[0], fps, speed)
+            d, c = transition(data[-1][-1], conf[-1][-1], clip.data[0], clip.confidence[0], fps,
+                              speeds[i - 1], gaps[i - 1])
             data.append(d); conf.append(c); t += len(d)
         data.append(clip.data); conf.append(clip.confidence)
         segments.append(Segment(labels[i], t, t + clip.n_frames, str(clip.meta.get("source", ""))))
@@ -115,16 +120,46 @@ def max_jump(pose: Pose) -> float:
 def letter_core(clip: Pose,  # a prepared alphabet clip
                 hold: float = 0.24,  # seconds a static letter is held
                 moving: float = 1.2,  # mean hand speed (shoulder widths / s) above which a letter counts as movement
+                faster: float = 1.0,  # a movement letter is played this many times faster (a faster pace)
                 ) -> Pose:
     "The part of a letter clip a fluent signer would show."
     start, end = signing_span(clip)
     core = clip[start:end]
     steps = hand_steps(core)
     n = max(2, round(hold * clip.fps))
+    if len(steps) and steps.mean() * clip.fps > moving and faster > 1:  # J, Z: the movement, quicker
+        return core.resample(clip.fps / faster).replace(fps=clip.fps)
     if len(steps) == 0 or steps.mean() * clip.fps > moving or core.n_frames <= n: return core
     window = np.convolve(steps, np.ones(n - 1), mode="valid")  # motion inside each n-frame window
     i = int(np.argmin(window))
     return core[i:i + n]
+
+# %% ../nbs/09_generator.ipynb #bfeeae06
+PACES = {"slow": 2.0, "natural": 4.0, "fast": 6.0}  # letters per second; Reed et al. (1990): natural spelling is 2-6/s
+DEFAULT_PACE = "slow"  # for learners: the slow end of the natural range
+
+def letters_per_second(pace: str | float,  # a name in PACES or a number of letters per second
+                       ) -> float:
+    "The fingerspelling rate of a pace, checked."
+    if isinstance(pace, str) and pace in PACES: return PACES[pace]
+    try: rate = float(pace)
+    except (TypeError, ValueError): rate = math.nan
+    if not 0.5 <= rate <= 8:  # NaN fails too
+        raise SignLLMError(f"unknown pace {pace!r}; choose slow, natural or fast, or letters per second from 0.5 to 8 (e.g. 3)")
+    return rate
+
+class LetterTiming(NamedTuple):
+    "How one fingerspelled letter is timed at a pace."
+    hold: float  # seconds a static letter's hand shape is held (half of a letter's time) ...
+    gap: int  # ... the fewest in-between frames to the next letter of the word (the other half)
+    speed: float  # transition speed limit (shoulder widths / s), so the gap can be kept
+    faster: float  # how many times faster than recorded a movement letter (J, Z) is played
+
+def letter_timing(pace: str | float, fps: float = 25.0) -> LetterTiming:
+    "The timing of a letter at `pace` (see `letters_per_second`) and frame rate `fps`."
+    rate = letters_per_second(pace)
+    hold = max(2, round(fps / rate / 2))
+    return LetterTiming(hold / fps, max(2, round(fps / rate) - hold), 3.0 * max(1.0, rate / 2), max(1.0, rate / 2))
 
 # %% ../nbs/09_generator.ipynb #a9c2ff8f
 GERMAN_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -311,20 +346,24 @@ def default_lexicon(fps: float = 25.0) -> Lexicon:
 def generate(text: str,  # spoken-language text
              lang: str | SignLanguage,  # sign language (or its code or name: ase/asl, gsg/dgs, sgg/dsgs, tsm/tsl, ise/lis, ...)
              lexicon: Lexicon | None = None,  # default: the shipped real signs and alphabets
-             fps: float = 25.0) -> Pose:
+             fps: float = 25.0,
+             pace: str | float = DEFAULT_PACE,  # fingerspelling: "slow" (learners), "natural", "fast" or letters per second
+             ) -> Pose:
     "Sign `text` in `lang` from real lexicon clips, fingerspelling words the lexicon lacks."
     language = sign_language(lang)  # parsed once, here (a SignLanguage passes through); the lexicon gets the object
     lexicon = lexicon or default_lexicon(fps)
+    timing = letter_timing(pace, lexicon.fps)  # checked before any clip is read
     steps = lexicon.plan(text, language)
-    clips, labels = [], []
+    clips, labels, joins = [], [], []  # joins: (speed, fewest frames) of the transition before each clip but the first
     for step in steps:
         if step.kind == "sign":
             clip = lexicon.clip(step.entries[0])
             start, end = signing_span(clip)
-            clips.append(clip[start:end]); labels.append(step.word)
-        else:
-            for entry, letter in zip(step.entries, step.letters):
-                clips.append(letter_core(lexicon.clip(entry))); labels.append(f"{step.word}:{letter}")
-    pose = compose(clips, labels)
-    pose.meta.update(text=text, signed_language=language.code, plan=steps)
+            clips.append(clip[start:end]); labels.append(step.word); joins.append((3.0, 2))
+        for i, (entry, letter) in enumerate(zip(step.entries if step.kind == "spell" else [], step.letters)):
+            clips.append(letter_core(lexicon.clip(entry), timing.hold, faster=timing.faster))
+            labels.append(f"{step.word}:{letter}")
+            joins.append((timing.speed, timing.gap) if i else (3.0, 2))  # letters of one word follow the pace
+    pose = compose(clips, labels, [s for s, _ in joins[1:]], [n for _, n in joins[1:]])
+    pose.meta.update(text=text, signed_language=language.code, plan=steps, pace=pace)
     return pose

@@ -20,7 +20,7 @@ from .generator import split_words, word_key
 
 # %% auto #0
 __all__ = ['MODES', 'GENERATOR_TINY', 'GENERATOR_BASE', 'MISMATCH', 'text_words', 'word_overlap', 'nearest_sentence', 'Vocab',
-           'text_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'positions', 'causal_mask',
+           'text_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'positions', 'causal_mask', 'padding_mask',
            'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'grown_embedding', 'SignGenerator', 'language_tag',
            'PoseBatch', 'pad_ids', 'Example', 'GeneratorLoss', 'Prediction', 'previous_frames', 'future_targets',
            'Generated']
@@ -160,6 +160,11 @@ def causal_mask(length: int) -> torch.Tensor:
     "(length, length) True above the diagonal: a step may not look at later steps."
     return torch.triu(torch.ones(length, length, dtype=torch.bool), 1)
 
+def padding_mask(mask: torch.Tensor) -> torch.Tensor | None:
+    "PyTorch's key-padding mask (True on padding) for `mask` (True on real tokens); None when nothing is padded, which\n    gives the same attention and skips a shape check that imports sympy (seconds at the first call)."
+    return None if bool(mask.all()) else ~mask
+
+# %% ../nbs/09b_generator_model.ipynb #46f4c69f
 class ProgressiveDecoder(nn.Module):
     "Previous frames + counters -> the next `future` frames and the next counter, attending to the encoded text."
     def __init__(self, config: GeneratorConfig):
@@ -177,7 +182,7 @@ class ProgressiveDecoder(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         B, T, k = frames.shape
         x = self.inp(torch.cat([frames, counter[..., None]], -1)) + positions(T, self.config.dim)  # (B, T, dim)
-        h = self.decoder(x, memory, tgt_mask=causal_mask(T), memory_key_padding_mask=~memory_mask)
+        h = self.decoder(x, memory, tgt_mask=causal_mask(T), memory_key_padding_mask=padding_mask(memory_mask))
         future = self.frames(h).view(B, T, self.config.future, k)  # (B, T, F*k) -> (B, T, F, k)
         return future, self.counter(h)[..., 0]  # (B, T, F, k), (B, T)
 
@@ -197,7 +202,7 @@ def step(self: ProgressiveDecoder,
         cache[i] = h if cache[i] is None else torch.cat([cache[i], h], 1)  # (B, t+1, dim)
         x = x + layer.self_attn(h, cache[i], cache[i], need_weights=False)[0]
         h = layer.norm2(x)
-        x = x + layer.multihead_attn(h, memory, memory, key_padding_mask=~memory_mask, need_weights=False)[0]
+        x = x + layer.multihead_attn(h, memory, memory, key_padding_mask=padding_mask(memory_mask), need_weights=False)[0]
         x = x + layer.linear2(layer.activation(layer.linear1(layer.norm3(x))))
     if self.decoder.norm is not None: x = self.decoder.norm(x)
     return self.frames(x[:, 0]).view(-1, self.config.future, frame.shape[-1]), self.counter(x[:, 0])[:, 0]
@@ -212,7 +217,7 @@ class SignGroup(nn.Module):
     def encode(self, embedded: torch.Tensor,  # (B, S, dim) embedded tokens (words or glosses)
                mask: torch.Tensor) -> torch.Tensor:  # (B, S) True on real tokens
         x = embedded + positions(embedded.shape[1], embedded.shape[2])
-        return self.encoder(x, src_key_padding_mask=~mask)  # (B, S, dim)
+        return self.encoder(x, src_key_padding_mask=padding_mask(mask))  # (B, S, dim)
 
 # %% ../nbs/09b_generator_model.ipynb #b5a81f85
 class GlossTranslator(nn.Module):
@@ -227,10 +232,10 @@ class GlossTranslator(nn.Module):
                 glosses: torch.Tensor,  # (B, G, dim) embedded gloss inputs (<bos> <tag> G1 …)
                 gloss_embedding: nn.Embedding) -> torch.Tensor:
         "(B, G, n_glosses) next-gloss logits."
-        memory = self.encoder(words + positions(words.shape[1], self.config.dim), src_key_padding_mask=~word_mask)
+        memory = self.encoder(words + positions(words.shape[1], self.config.dim), src_key_padding_mask=padding_mask(word_mask))
         G = glosses.shape[1]
         h = self.decoder(glosses + positions(G, self.config.dim), memory, tgt_mask=causal_mask(G),
-                         memory_key_padding_mask=~word_mask)
+                         memory_key_padding_mask=padding_mask(word_mask))
         return h @ gloss_embedding.weight.T  # (B, G, dim) @ (dim, n) -> (B, G, n), output tied to the embedding
 
 # %% ../nbs/09b_generator_model.ipynb #4dfccab0

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import tempfile
 import time
@@ -19,12 +20,13 @@ from .pose import Pose
 from .data import LexiconEntry, sign_language
 from .inputs import cache_folder, load_pose
 from .generator import default_lexicon, generate
-from .scoring import CHANNELS, ScoreReport, check_recording, score_attempt, verdict
+from .scoring import CHANNELS, ScoreReport, check_recording, figure_png, score_attempt, verdict
 from .classroom import add_sign, class_lexicon, letter_strip, rest_trim, score_spelling, spelling_reference, trim_figure
-from .progress import Progress, record_webcam, video_inputs
+from .progress import Progress, browser_camera, record_webcam, video_inputs
 
 # %% auto #0
-__all__ = ['PracticeSession', 'show_report', 'SpellingDrill', 'LexiconBuilder', 'score_main']
+__all__ = ['WIDE', 'PracticeSession', 'png_bytes', 'report_widgets', 'show_report', 'SpellingDrill', 'LexiconBuilder',
+           'score_main']
 
 # %% ../nbs/12c_lessons_appendix.ipynb #01d7025c
 class PracticeSession:
@@ -34,14 +36,16 @@ class PracticeSession:
                  progress: Progress | str | Path | None = None,  # where attempts are saved (None: not saved)
                  folder: str | Path | None = None,  # where uploads and webcam recordings go (default: a temporary folder)
                  cache: bool | str | Path = True,  # extraction cache (see load_pose)
+                 server_camera: bool = False,  # also offer the camera of the machine running the kernel
                  ):
+        self.server_camera = server_camera
         if not phrases: raise SignLLMError("give at least one phrase to practise, e.g. {'hello': 'hello.mp4'}")
         self.phrases, self.learner, self.cache = dict(phrases), learner, cache
         self.progress = Progress(progress) if isinstance(progress, (str, Path)) else progress
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="signllm-practice-"))
         self._references: dict[str, Pose] = {}
         self.last: ScoreReport | None = None
-        self._box = None
+        self._box, self._player = None, None
 
     def reference(self, phrase: str) -> Pose:
         "The reference of a phrase (read or extracted once)."
@@ -58,8 +62,8 @@ class PracticeSession:
         return report
 
     def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+        from signllm.player import display_with_still
+        display_with_still(self.widget, png_bytes(self._player.frame(0)) if self._player else b"", "practice widget (run the notebook to use it)")
 
 # %% ../nbs/12c_lessons_appendix.ipynb #4a6bf179
 @patch
@@ -73,81 +77,111 @@ def plot_letters(self: ScoreReport):
     fig.update_layout(title="score per letter", yaxis=dict(range=[0, 100], title="score"), height=300, margin=dict(t=40, b=40))
     return fig
 
-def show_report(report: ScoreReport):
-    "Display a report in the notebook: the score and hints, the worst moments side by side, the differences over time."
-    import matplotlib.pyplot as plt
-    from IPython.display import HTML, display
+def png_bytes(image: np.ndarray) -> bytes:
+    "PNG bytes of an RGB image."
+    import cv2
+    return cv2.imencode(".png", image[..., ::-1])[1].tobytes()
+
+# %% ../nbs/12c_lessons_appendix.ipynb #747881e7
+def report_widgets(report: ScoreReport, reference: Pose | None = None) -> list:
+    "The result as widgets (no pyplot, no output capture: safe on JupyterLab's comm threads): table and hints, pictures, chart."
+    import ipywidgets as widgets
     rows = "".join(f"<tr><td>{name}</td><td>{'–' if report.channels[key] is None else f'{report.channels[key]:.0f}'}</td></tr>"
                    for key, name in CHANNELS.items())
     hints = "".join(f"<li>{h}</li>" for h in report.hints)
-    display(HTML(f"<h3>Score {report.overall:.0f}/100 — {verdict(report.overall)}</h3><table>{rows}</table><ul>{hints}</ul>"))
-    fig = report.show(); display(fig); plt.close(fig)
-    display(report.plot_letters() if report.letters else report.plot())
+    note = ""
+    if report.letters:
+        k, weakest = min(enumerate(report.letters), key=lambda kl: kl[1].score)
+        note = f"<p><b>weakest letter: {weakest.letter} (letter {k + 1})</b> {weakest.score:.0f}/100 — a word scores as its weakest letter</p>"
+    parts = [widgets.HTML(f"<h3>Score {report.overall:.0f}/100 — {verdict(report.overall)}</h3>{note}<table>{rows}</table><ul>{hints}</ul>")]
+    if report.letters and reference is not None:  # the letters, and where each was found in the attempt
+        strip = letter_strip(reference, 110, report)
+        parts.append(widgets.Image(value=png_bytes(strip), format="png", layout=widgets.Layout(width=f"{strip.shape[1]}px")))
+    if report.moments:
+        png = figure_png(report.show())
+        parts.append(widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="100%", width="auto")))
+    chart = widgets.Output()
+    chart.append_display_data(report.plot_letters() if report.letters else report.plot())
+    return parts + [chart]
+
+# %% ../nbs/12c_lessons_appendix.ipynb #9a6b9302
+def show_report(report: ScoreReport, reference: Pose | None = None):
+    "Display a report in a notebook cell as plain outputs (kept in the saved notebook): score and hints, pictures, chart."
+    from IPython.display import HTML, Image, display
+    for part in report_widgets(report, reference):
+        if hasattr(part, "outputs"): display(*[_Bundle(o["data"]) for o in part.outputs])  # the chart
+        elif hasattr(part, "format"): display(Image(data=part.value))
+        else: display(HTML(part.value))
+
+class _Bundle:
+    "A ready mime bundle, displayed as is."
+    def __init__(self, data: dict): self.data = data
+    def _repr_mimebundle_(self, **kwargs): return self.data
 
 def _phrase_video(source) -> Path | None:
     "The reference's own video (its appearance), if it is one."
     return Path(source) if isinstance(source, (str, Path)) and Path(source).suffix.lower() in VIDEO_SUFFIXES else None
+
+def _text(area, message: str):
+    "Show one line of text in a VBox area (replacing what it showed)."
+    import ipywidgets as widgets
+    area.children = [widgets.HTML(f"<p>{message}</p>")]
 
 # %% ../nbs/12c_lessons_appendix.ipynb #ed820612
 @patch
 def _show_reference(self: PracticeSession, *_):
     "Show the chosen phrase's reference: a skeleton player, and a button for its video (or its appearance rendering)."
     import ipywidgets as widgets
-    from IPython.display import display
-    self.reference_area.clear_output()
-    with self.reference_area:
-        phrase = self.phrase_menu.value
-        from signllm.player import Player  # imported when a widget is shown: `signllm score` stays light
-        try: player = Player(self.reference(phrase), [f"reference: {phrase}"], width=320, height=320)
-        except SignLLMError as e: print(f"⚠ {e}"); return
-        display(player.widget)
-        video = _phrase_video(self.phrases[phrase])  # a recorded reference: its real video; else appearance rendering
-        button, area = widgets.Button(description="show the video" if video else "show as a person", icon="film"), widgets.Output()
-        def show_appearance(_, video=video, pose=self.reference(phrase)):
-            button.disabled = True
-            with area:
-                if video: display(widgets.Video.from_file(video, width=480, loop=True, autoplay=True)); return
-                try: from signllm.appearance import play_appearance  # chapter 10, when this kit has it
-                except ImportError: print("appearance rendering is not part of this version of the kit"); return
-                display(play_appearance(pose, width=280, height=280).widget)
-        button.on_click(show_appearance)
-        self.appearance_button = button
-        display(button, area)
+    phrase = self.phrase_menu.value
+    from signllm.player import Player  # imported when a widget is shown: `signllm score` stays light
+    try: self._player = Player(self.reference(phrase), [f"reference: {phrase}"], width=320, height=320)
+    except SignLLMError as e: _text(self.reference_area, f"⚠ {e}"); return
+    video = _phrase_video(self.phrases[phrase])  # a recorded reference: its real video; else appearance rendering
+    button = widgets.Button(description="show the video" if video else "show as a person", icon="film", layout=widgets.Layout(width="auto"))
+    area = widgets.VBox()
+    def show_appearance(_, video=video, pose=self.reference(phrase)):
+        button.disabled = True
+        if video: area.children = [widgets.Video.from_file(video, width=480, loop=True, autoplay=True)]; return
+        try: from signllm.appearance import play_appearance  # chapter 10, when this kit has it
+        except ImportError: _text(area, "appearance rendering is not part of this version of the kit"); return
+        area.children = [play_appearance(pose, width=280, height=280).widget]
+    button.on_click(show_appearance)
+    self.appearance_button = button
+    self.reference_area.children = [self._player.widget, button, area]
 
 # %% ../nbs/12c_lessons_appendix.ipynb #5d69e6b8
+WIDE = {"description_width": "initial"}  # labels at their full length (no "upload attemp…")
+
 @patch(as_prop=True)
 def widget(self: PracticeSession):
-    "The practice widget: phrase menu, reference player (and video), mirror mode, upload, webcam, results."
+    "The practice widget: phrase menu, reference player (and video), mirror mode, browser camera, upload, results."
     if self._box is not None: return self._box
     import ipywidgets as widgets
-    self.phrase_menu = widgets.Dropdown(options=list(self.phrases), description="phrase")
-    self.mirror_box = widgets.Checkbox(value=False, description="I sign left-handed (mirror mode)", indent=False)
-    self.upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt")
-    self.seconds = widgets.FloatSlider(value=4, min=1, max=15, step=0.5, description="seconds")
-    self.record_button = widgets.Button(description="record with webcam", icon="video-camera")
-    self.reference_area, self.results = widgets.Output(), widgets.Output()
+    auto = widgets.Layout(width="auto")
+    self.phrase_menu = widgets.Dropdown(options=list(self.phrases), description="phrase", style=WIDE)
+    self.mirror_box = widgets.Checkbox(value=False, description="I sign left-handed (mirror mode)", indent=False, layout=auto)
+    self.upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt", layout=auto)
+    self.seconds = widgets.FloatSlider(value=4, min=1, max=15, step=0.5, description="seconds (camera)", style=WIDE)
+    self.reference_area, self.results = widgets.VBox(), widgets.VBox()
 
     def score(source):
-        self.results.clear_output()
-        with self.results:
-            print("scoring… (a video is extracted first: a few seconds per second of video)")
-            try: report = self.attempt(self.phrase_menu.value, source, self.mirror_box.value)
-            except SignLLMError as e: self.results.clear_output(); print(f"⚠ {e}"); return
-            self.results.clear_output(); show_report(report)
+        _text(self.results, "scoring… (a video is extracted first: a few seconds per second of video)")
+        try: report = self.attempt(self.phrase_menu.value, source, self.mirror_box.value)
+        except SignLLMError as e: _text(self.results, f"⚠ {e}"); return
+        self.results.children = report_widgets(report)
 
-    def on_record(_):
-        with self.results:
-            self.results.clear_output(); print(f"recording {self.seconds.value:g} s… sign now")
-            try: path = record_webcam(self.folder / f"webcam-{int(time.time())}.mp4", self.seconds.value)
-            except SignLLMError as e: self.results.clear_output(); print(f"⚠ {e}"); return
-        score(path)
-
+    self.camera = browser_camera(score, self.folder, None, self.seconds.value, "record with my camera", "attempt")
+    widgets.jslink((self.seconds, "value"), (self.camera, "seconds"))
+    messages = widgets.Output()
+    inputs = [self.camera, self.upload]
+    if self.server_camera:  # the camera of the machine running the kernel: only on request
+        self.record_button = widgets.Button(description="record with the server's camera", icon="video-camera", layout=auto)
+        inputs.append(self.record_button)
+    video_inputs(self.upload, score, self.folder, messages, getattr(self, "record_button", None), "webcam", 4.0)
     self.phrase_menu.observe(self._show_reference, names="value")
-    video_inputs(self.upload, score, self.folder, self.results)
-    self.record_button.on_click(on_record)
     self._show_reference()
     self._box = widgets.VBox([widgets.HBox([self.phrase_menu, self.mirror_box]), self.reference_area,
-                              widgets.HBox([self.upload, self.seconds, self.record_button]), self.results])
+                              widgets.HBox(inputs + [self.seconds], layout=widgets.Layout(flex_flow="row wrap")), messages, self.results])
     return self._box
 
 # %% ../nbs/12c_lessons_appendix.ipynb #b3e5ed3f
@@ -158,18 +192,25 @@ class SpellingDrill:
                  learner: str = "learner",
                  progress: Progress | str | Path | None = None,  # where attempts are saved (None: not saved)
                  folder: str | Path | None = None,  # where uploads and webcam recordings go
-                 cache: bool | str | Path = True):
-        self.learner, self.cache = learner, cache
+                 cache: bool | str | Path = True,
+                 server_camera: bool = False,  # also offer the camera of the machine running the kernel
+                 ):
+        self.learner, self.cache, self.server_camera = learner, cache, server_camera
         self.progress = Progress(progress) if isinstance(progress, (str, Path)) else progress
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="signllm-drill-"))
-        self.last, self._box = None, None
-        self.spell(word, lang)
+        self.last, self._box, self._render = None, None, None
+        self._set(word, lang)
 
-    def spell(self, word: str, lang: str | None = None) -> Pose:
-        "Make `word` the word to practise; returns the reference."
+    def _set(self, word: str, lang: str | None) -> Pose:
         lang = sign_language(lang or self.lang).code
         self.reference, self.word, self.lang = spelling_reference(word, lang), str(word).strip(), lang
         return self.reference
+
+    def spell(self, word: str, lang: str | None = None) -> Pose:
+        "Make `word` the word to practise; returns the reference. A panel on screen shows the new word (and says so)."
+        reference = self._set(word, lang)
+        if self._render: self._render(f"the word was changed to {self.word} ({self.lang}) from code (drill.spell)")
+        return reference
 
     def attempt(self, recording: Pose | str | Path, mirror: bool = False) -> ScoreReport:
         "Score a recording of the word letter by letter and save it."
@@ -181,48 +222,48 @@ class SpellingDrill:
         return report
 
     def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
-
-def _png(image: np.ndarray) -> bytes:
-    "PNG bytes of an RGB image."
-    import cv2
-    return cv2.imencode(".png", image[..., ::-1])[1].tobytes()
+        from signllm.player import display_with_still
+        display_with_still(self.widget, png_bytes(letter_strip(self.reference, 110)), f"spelling drill: {self.word} (run the notebook to use it)")
 
 # %% ../nbs/12c_lessons_appendix.ipynb #da4f5fb9
 @patch(as_prop=True)
 def widget(self: SpellingDrill):
-    "The drill widget: word and language, the letters (pictures and player), mirror mode, upload, webcam, results."
+    "The drill widget: word and language, the letters (pictures and player), mirror mode, camera, upload, results."
     if self._box is not None: return self._box
     import ipywidgets as widgets
-    from IPython.display import display
-    word = widgets.Text(value=self.word, description="word")
-    lang = widgets.Dropdown(options=sorted(default_lexicon().alphabets), value=self.lang, description="language")
-    show, mirror = widgets.Button(description="spell it"), widgets.Checkbox(description="I sign left-handed (mirror mode)", indent=False)
-    upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt")
-    record = widgets.Button(description="record 5 s with webcam", icon="video-camera")
-    letters, results = widgets.Output(), widgets.Output()
+    from signllm.player import Player
+    auto = widgets.Layout(width="auto")  # buttons as wide as their labels
+    word = widgets.Text(value=self.word, description="word", style=WIDE)
+    lang = widgets.Dropdown(options=sorted(default_lexicon().alphabets), value=self.lang, description="language", style=WIDE)
+    show, mirror = widgets.Button(description="spell it", layout=auto), widgets.Checkbox(description="I sign left-handed (mirror mode)", indent=False, layout=auto)
+    upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt", layout=auto)
+    heading, letters, results, messages = widgets.HTML(), widgets.VBox(), widgets.VBox(), widgets.Output()
+
+    def render(note: str = ""):  # the panel shows the drill's word: after "spell it" and after drill.spell(...) alike
+        word.value, lang.value = self.word, self.lang
+        heading.value = f"<h3>spell: {html.escape(self.word)} ({self.lang})</h3>" + (f"<p><i>{html.escape(note)}</i></p>" if note else "")
+        strip = letter_strip(self.reference)
+        letters.children = [widgets.Image(value=png_bytes(strip), format="png", layout=widgets.Layout(width=f"{strip.shape[1]}px")),
+                            Player(self.reference, [f"{self.word} ({self.lang})"], width=300, height=300).widget]
+        results.children = []
 
     def show_word(*_):
-        letters.clear_output()
-        with letters:
-            try: reference = self.spell(word.value, lang.value)
-            except SignLLMError as e: print(f"⚠ {e}"); return
-            display(widgets.Image(value=_png(letter_strip(reference)), format="png"))
-            from signllm.player import Player
-            display(Player(reference, [f"{self.word} ({self.lang})"], width=300, height=300).widget)
+        try: self._set(word.value, lang.value); render()
+        except SignLLMError as e: _text(results, f"⚠ {e}")
 
     def score(source):
-        results.clear_output()
-        with results:
-            try: report = self.attempt(source, mirror.value)
-            except SignLLMError as e: print(f"⚠ {e}"); return
-            show_report(report)
+        _text(results, f"scoring against {self.word} ({self.lang})…")
+        try: report = self.attempt(source, mirror.value)
+        except SignLLMError as e: _text(results, f"⚠ {e}"); return
+        results.children = report_widgets(report, self.reference)
 
     show.on_click(show_word)
-    video_inputs(upload, score, self.folder, results, record, "spelling", 5.0)
-    show_word()
-    self._box = widgets.VBox([widgets.HBox([word, lang, show]), letters, widgets.HBox([mirror, upload, record]), results])
+    camera = browser_camera(score, self.folder, messages, 5.0, "record with my camera", "spelling")
+    record = widgets.Button(description="record 5 s with the server's camera", layout=auto) if self.server_camera else None
+    video_inputs(upload, score, self.folder, messages, record, "spelling", 5.0)
+    self._render = render; render()
+    inputs = widgets.HBox([mirror, camera, upload] + ([record] if record else []), layout=widgets.Layout(flex_flow="row wrap"))
+    self._box = widgets.VBox([widgets.HBox([word, lang, show]), heading, letters, inputs, messages, results])
     return self._box
 
 # %% ../nbs/12c_lessons_appendix.ipynb #a7f383bd
@@ -232,7 +273,9 @@ class LexiconBuilder:
                  lang: str = "ase",  # the class's sign language
                  cache: bool | str | Path = True,
                  workdir: str | Path | None = None,  # where uploads and recordings go (default: a temporary folder)
+                 server_camera: bool = False,  # also offer the camera of the machine running the kernel
                  ):
+        self.server_camera = server_camera
         self.folder, self.lang, self.cache = Path(folder), sign_language(lang).code, cache
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="signllm-lexicon-"))
         self.pose, self.span, self.source, self._box = None, None, "", None
@@ -254,41 +297,41 @@ class LexiconBuilder:
         return generate(text, self.lang, class_lexicon(self.folder))
 
     def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+        from signllm.player import display_with_still
+        display_with_still(self.widget, b"", f"class lexicon builder for {self.folder.name} (run the notebook to use it)")
 
 # %% ../nbs/12c_lessons_appendix.ipynb #f840244a
 @patch
 def _trim_panel(self: LexiconBuilder) -> list:
-    "Upload / webcam buttons, the trim slider and the preview (wrist heights and a player of the kept part)."
+    "Camera / upload buttons, the trim slider and the preview (wrist heights and a player of the kept part)."
     import ipywidgets as widgets
-    from IPython.display import display
-    upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload sign")
-    record = widgets.Button(description="record 3 s with webcam", icon="video-camera")
-    self.trim = widgets.IntRangeSlider(value=(0, 1), min=0, max=1, description="keep frames", continuous_update=False)
-    preview, self.messages = widgets.Output(), widgets.Output()
+    from signllm.player import Player
+    upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload sign", layout=widgets.Layout(width="auto"))
+    self.trim = widgets.IntRangeSlider(value=(0, 1), min=0, max=1, description="keep frames", continuous_update=False,
+                                       style=WIDE, layout=widgets.Layout(width="480px"))
+    preview, self.messages = widgets.VBox(), widgets.VBox()
 
     def show_clip(*_):
-        import matplotlib.pyplot as plt
-        preview.clear_output()
-        if self.pose is not None:
-            with preview:
-                fig = trim_figure(self.pose, self.trim.value); display(fig); plt.close(fig)
-                from signllm.player import Player
-                display(Player(self.pose[self.trim.value[0]:self.trim.value[1]], ["kept part"], width=280, height=280).widget)
+        if self.pose is None: return
+        png = figure_png(trim_figure(self.pose, self.trim.value))
+        kept = self.pose[self.trim.value[0]:self.trim.value[1]]
+        preview.children = [widgets.Image(value=png, format="png", layout=widgets.Layout(width="auto")),
+                            Player(kept, ["kept part"], width=280, height=280).widget]
 
     def loaded(source):
-        self.messages.clear_output()
-        with self.messages:
-            try: start, end = self.load(source)
-            except SignLLMError as e: print(f"⚠ {e}"); return
-            self.trim.max = self.pose.n_frames; self.trim.value = (start, end)
-            print(f"{self.pose.n_frames} frames; the signing is frames {start}–{end} (move the slider to change)")
+        try: start, end = self.load(source)
+        except SignLLMError as e: _text(self.messages, f"⚠ {e}"); return
+        self.trim.max = self.pose.n_frames; self.trim.value = (start, end)
+        _text(self.messages, f"{self.pose.n_frames} frames; the signing is frames {start}–{end} (move the slider to change)")
         show_clip()
 
-    video_inputs(upload, loaded, self.workdir, self.messages, record, "sign", 3.0)
+    camera = browser_camera(loaded, self.workdir, None, 3.0, "record with my camera", "sign")
+    record = widgets.Button(description="record 3 s with the server's camera", icon="video-camera",
+                            layout=widgets.Layout(width="auto")) if self.server_camera else None
+    errors = widgets.Output()
+    video_inputs(upload, loaded, self.workdir, errors, record, "sign", 3.0)
     self.trim.observe(show_clip, names="value")
-    return [widgets.HBox([upload, record]), self.trim, preview]
+    return [widgets.HBox([camera, upload] + ([record] if record else []), layout=widgets.Layout(flex_flow="row wrap")), errors, self.trim, preview]
 
 # %% ../nbs/12c_lessons_appendix.ipynb #7aa4059d
 @patch(as_prop=True)
@@ -296,26 +339,22 @@ def widget(self: LexiconBuilder):
     "The builder form: upload / webcam, trim slider and preview, word and gloss, add; sentence to try."
     if self._box is not None: return self._box
     import ipywidgets as widgets
-    from IPython.display import display
     top = self._trim_panel()
-    word, gloss = widgets.Text(description="word"), widgets.Text(description="gloss", placeholder="(optional)")
-    add, sentence, try_it = widgets.Button(description="add to lexicon"), widgets.Text(description="sentence"), widgets.Button(description="sign it")
-    composed = widgets.Output()
+    word, gloss = widgets.Text(description="word", style=WIDE), widgets.Text(description="gloss", placeholder="(optional)", style=WIDE)
+    add, try_it = widgets.Button(description="add to lexicon", layout=widgets.Layout(width="auto")), widgets.Button(description="sign it")
+    sentence, composed = widgets.Text(description="sentence", style=WIDE), widgets.VBox()
 
     def on_add(_):
-        with self.messages:
-            try: entry = self.add(word.value, gloss.value or None, tuple(self.trim.value))
-            except SignLLMError as e: print(f"⚠ {e}"); return
-            print(f"added {entry.words!r} ({entry.path}) to {self.folder}")
+        try: entry = self.add(word.value, gloss.value or None, tuple(self.trim.value))
+        except SignLLMError as e: _text(self.messages, f"⚠ {e}"); return
+        _text(self.messages, f"added {entry.words!r} ({entry.path}) to {self.folder}")
 
     def on_try(_):
-        composed.clear_output()
-        with composed:
-            try: pose = self.compose(sentence.value)
-            except SignLLMError as e: print(f"⚠ {e}"); return
-            for step in pose.meta["plan"]: print(step)
-            from signllm.player import Player
-            display(Player(pose, [sentence.value], width=320, height=320).widget)
+        try: pose = self.compose(sentence.value)
+        except SignLLMError as e: _text(composed, f"⚠ {e}"); return
+        from signllm.player import Player
+        plan = widgets.HTML("<pre>" + "\n".join(str(step) for step in pose.meta["plan"]) + "</pre>")
+        composed.children = [plan, Player(pose, [sentence.value], width=320, height=320).widget]
 
     add.on_click(on_add); try_it.on_click(on_try)
     self._box = widgets.VBox([*top, widgets.HBox([word, gloss, add]), self.messages, widgets.HBox([sentence, try_it]), composed])
@@ -327,9 +366,12 @@ def _score_parser() -> argparse.ArgumentParser:
         description="Score a signing attempt against a reference (0-100 overall and per channel: dominant hand shape, "
                     "hand position/movement, non-dominant hand, body/face), aligned in time with dynamic time warping.",
         epilog="examples:\n  signllm score attempt.mp4 reference.mp4\n  signllm score attempt.pose reference.pose --json\n"
-               "  signllm score attempt.mp4 reference.pose --mirror   # left-handed learner")
+               "  signllm score attempt.mp4 reference.pose --mirror   # left-handed learner\n"
+               "  signllm score attempt.mp4 --spell hello --lang ase   # a fingerspelled word, letter by letter")
     p.add_argument("attempt", help="the learner's attempt: a video or a .pose file")
-    p.add_argument("reference", help="the reference: a video or a .pose file")
+    p.add_argument("reference", nargs="?", help="the reference: a video or a .pose file (not with --spell)")
+    p.add_argument("--spell", metavar="WORD", help="score a fingerspelled WORD letter by letter (reference: the real letter clips)")
+    p.add_argument("--lang", default="ase", help="sign language of --spell: ase, gsg, sgg, tsm or ise (default ase)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mirror", action="store_true", help="mirror mode for left-handed learners")
     p.add_argument("--dominant", choices=("auto", "right", "left"), default="auto",
@@ -342,8 +384,12 @@ def score_main(argv: list[str] | None = None,  # arguments after `signllm score`
     "`signllm score ATTEMPT REFERENCE [--json]`: 0 = scored, 2 = bad input."
     args = _score_parser().parse_args(argv)
     def body():
-        report = score_attempt(args.attempt, args.reference, mirror=args.mirror, dominant=args.dominant,
-                               cache=not args.no_cache)
+        if (args.spell is None) == (args.reference is None):
+            raise SignLLMError("give a reference recording or --spell WORD (one of them), e.g. signllm score attempt.mp4 --spell hello")
+        if args.spell is not None:
+            report = score_spelling(args.attempt, spelling_reference(args.spell, args.lang), args.mirror, not args.no_cache)
+        else: report = score_attempt(args.attempt, args.reference, mirror=args.mirror, dominant=args.dominant,
+                                     cache=not args.no_cache)
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.summary())
         return 0
     return run_command("signllm score", body, "interrupted")

@@ -17,7 +17,8 @@ from .pose import Pose
 from .render import SKIP, Layer, SideBySide, fit_points, limb_paths, palette, skeleton_layers
 
 # %% auto #0
-__all__ = ['PLOTLY_RENDERER', 'SPEEDS', 'use_light_plotly', 'plotly_animation', 'play_interval', 'Player', 'play']
+__all__ = ['PLOTLY_RENDERER', 'SPEEDS', 'ZOOMS', 'use_light_plotly', 'plotly_animation', 'play_interval', 'Player',
+           'display_with_still', 'play']
 
 # %% ../nbs/03a_player.ipynb #4a47dab5
 PLOTLY_RENDERER = "plotly_mimetype+notebook_connected"  # the figure's JSON, and plotly.js from the CDN where needed
@@ -80,15 +81,17 @@ def _axis_ranges(pose: Pose, dims: int, skip: Sequence[str]) -> list[list[float]
     return [[float(a - pad), float(b + pad)] for a, b in zip(lo, hi)]
 
 # %% ../nbs/03a_player.ipynb #2e3c6a0f
-def _animation_layout(fig, names: list[str], duration: float, redraw: bool):
-    "Add the play/pause buttons and the frame slider."
+def _animation_layout(fig, names: list[str], duration: float, redraw: bool, text: str = "rgb(230,230,230)"):
+    "Add the play/pause buttons and the frame slider, labelled in `text` colour (legible on the figure's background)."
     play = dict(frame=dict(duration=duration, redraw=redraw), fromcurrent=True, transition=dict(duration=0))
     stop = dict(frame=dict(duration=0, redraw=redraw), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top", pad=dict(t=30),
+                          font=dict(color="rgb(30,30,30)"), bgcolor="rgb(235,235,235)",
                           buttons=[dict(label="▶ play", method="animate", args=[None, play]),
                                    dict(label="❚❚ pause", method="animate", args=[[None], stop])])],
-        sliders=[dict(x=0.25, len=0.75, y=0, yanchor="top", pad=dict(t=20), currentvalue=dict(prefix="frame "),
+        sliders=[dict(x=0.25, len=0.75, y=0, yanchor="top", pad=dict(t=20), font=dict(color=text),
+                      currentvalue=dict(prefix="frame ", font=dict(color=text, size=14)),
                       steps=[dict(label=n, method="animate", args=[[n], stop]) for n in names])])
 
 # %% ../nbs/03a_player.ipynb #288879d9
@@ -127,11 +130,12 @@ def plotly_animation(pose: Pose,  # the sequence to animate
                           zaxis=dict(range=ranges[2], **axis), aspectmode="manual",
                           aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2]),
                           camera=dict(eye=dict(x=0.2, y=-1.9, z=0.3), up=dict(x=0, y=0, z=1)))
-    _animation_layout(fig, [str(t) for t in frames], 1000 * step / pose.fps, redraw=dims == 3)
+    _animation_layout(fig, [str(t) for t in frames], 1000 * step / pose.fps, redraw=dims == 3, text="rgb%s" % (colors["text"],))
     return fig
 
 # %% ../nbs/03a_player.ipynb #ac6ab20a
 SPEEDS = (("¼×", 0.25), ("½×", 0.5), ("1×", 1.0), ("2×", 2.0))
+ZOOMS = (("1×", 1.0), ("1.5×", 1.5), ("2×", 2.0))  # picture size: native pixels (1×), or enlarged (blurred)
 
 def play_interval(fps: float,  # frames per second of the poses
                   speed: float = 1.0,  # 0.5 = half speed
@@ -166,10 +170,16 @@ class Player:
 # %% ../nbs/03a_player.ipynb #08049b7f
 @patch(as_prop=True)
 def widget(self: Player):
-    "The ipywidgets box, built on first use: image, play button, frame slider, speed menu, mirror checkbox."
+    "The ipywidgets box, built on first use: the image at its own pixel size, the controls beside it."
     if self._box is not None: return self._box
     import ipywidgets as widgets
-    self.image = widgets.Image(format="png", value=self.png(0))
+    h, w = self.frame(0).shape[:2]
+    self.image = widgets.Image(format="png", value=self.png(0), layout=widgets.Layout(width=f"{w}px", height=f"{h}px",
+                                                                                     object_fit="contain", flex="0 0 auto"))
+    self.zoom_menu = widgets.Dropdown(options=ZOOMS, value=1.0, description="size", layout=widgets.Layout(width="150px"))
+    def zoom(change):
+        self.image.layout.width, self.image.layout.height = f"{round(w * change['new'])}px", f"{round(h * change['new'])}px"
+    self.zoom_menu.observe(zoom, names="value")
     self.play_button = widgets.Play(min=0, max=self.n_frames - 1, interval=play_interval(self.fps), repeat=True)
     self.slider = widgets.IntSlider(min=0, max=self.n_frames - 1, description="frame")
     self.speed_menu = widgets.Dropdown(options=SPEEDS, value=1.0, description="speed", layout=widgets.Layout(width="150px"))
@@ -179,9 +189,13 @@ def widget(self: Player):
     self.mirror_box.observe(lambda change: self.show(), names="value")
     self.speed_menu.observe(lambda change: setattr(self.play_button, "interval", play_interval(self.fps, change["new"])),
                             names="value")
-    self._box = widgets.VBox([self.image, widgets.HBox([self.play_button, self.slider, self.speed_menu, self.mirror_box])])
+    self.slider.layout.width = "300px"
+    controls = widgets.VBox([self.play_button, self.slider, self.speed_menu, self.zoom_menu, self.mirror_box],
+                            layout=widgets.Layout(flex="0 0 auto", justify_content="flex-start"))
+    self._box = widgets.HBox([self.image, controls], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
     return self._box
 
+# %% ../nbs/03a_player.ipynb #20acaadf
 @patch
 def show(self: Player, index: int | None = None):
     "Show frame `index` (default: the slider's position) in the image widget, mirrored if the checkbox is ticked."
@@ -189,10 +203,20 @@ def show(self: Player, index: int | None = None):
     if index is not None and index != self.slider.value: self.slider.value = int(index); return  # the observer shows it
     self.image.value = self.png(self.slider.value, self.mirror_box.value)
 
+def display_with_still(box,  # an ipywidgets widget
+                       png: bytes,  # a picture of it, for viewers without widgets
+                       text: str = "(run the notebook to use the widget)"):
+    "Display a widget with a PNG still in the same output: JupyterLab shows the widget, GitHub and unrun notebooks the picture."
+    import base64
+    from IPython.display import publish_display_data
+    data = {**box._repr_mimebundle_(), "text/plain": text}
+    if png: data["image/png"] = base64.b64encode(png).decode("ascii")
+    publish_display_data(data)
+
 @patch
 def _ipython_display_(self: Player):
-    from IPython.display import display
-    display(self.widget)
+    display_with_still(self.widget, self.png(self.slider.value, self.mirror_box.value) if self._box else self.png(0),
+                       f"Player, {self.n_frames} frames (run the notebook to play it)")
 
 def play(poses: Pose | Sequence[Pose],  # one pose, or several to show side by side
          titles: Sequence[str | None] | None = None,  # one caption per pose

@@ -19,7 +19,8 @@ from .core import SignLLMError, atomic_path
 from .scoring import ScoreReport
 
 # %% auto #0
-__all__ = ['PROGRESS_SCHEMA', 'Progress', 'record_webcam', 'save_upload', 'video_inputs']
+__all__ = ['PROGRESS_SCHEMA', 'CAMERA_ESM', 'Progress', 'record_webcam', 'save_upload', 'video_inputs', 'webm_to_video',
+           'browser_camera']
 
 # %% ../nbs/12b_progress_appendix.ipynb #d28db595
 PROGRESS_SCHEMA = (
@@ -198,3 +199,97 @@ def video_inputs(upload,  # a FileUpload widget
     upload.observe(lambda change: change["new"] and take(lambda: save_upload(change["new"], folder)), names="value")
     if record is not None:
         record.on_click(lambda _: take(lambda: record_webcam(folder / f"{name}-{int(time.time())}.mp4", seconds)))
+
+# %% ../nbs/12b_progress_appendix.ipynb #f56d470b
+CAMERA_ESM = """
+function render({ model, el }) {
+  const button = document.createElement("button");
+  button.className = "jupyter-widgets jupyter-button widget-button signllm-record";
+  const caption = () => { button.textContent = model.get("label") + " (" + model.get("seconds") + " s)"; };
+  caption(); model.on("change:seconds", caption);
+  button.style.width = "auto";
+  const status = document.createElement("span");
+  status.className = "signllm-record-status"; status.style.marginLeft = "0.6em";
+  const video = document.createElement("video");
+  video.muted = true; video.playsInline = true; video.width = 240; video.style.display = "none";
+  model.on("change:status", () => { status.textContent = model.get("status"); });
+  button.onclick = async () => {
+    let stream;
+    try { stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }); }
+    catch (err) { model.set("status", "⚠ no camera in this browser (" + err.name + "); upload a video instead"); model.save_changes(); return; }
+    video.srcObject = stream; video.style.display = "block"; await video.play();
+    const mime = ["video/webm;codecs=vp8", "video/webm;codecs=vp9", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+    const recorder = new MediaRecorder(stream, mime ? { mimeType: mime } : {});
+    const chunks = [];
+    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    recorder.onstop = async () => {
+      stream.getTracks().forEach((t) => t.stop()); video.style.display = "none"; button.disabled = false;
+      const buffer = await new Blob(chunks, { type: recorder.mimeType }).arrayBuffer();
+      model.set("status", "sending " + Math.round(buffer.byteLength / 1024) + " kB to the kernel…"); model.save_changes();
+      model.send({ kind: "clip", mime: recorder.mimeType }, undefined, [buffer]);
+    };
+    button.disabled = true; recorder.start();
+    model.set("status", "recording " + model.get("seconds") + " s… sign now"); model.save_changes();
+    setTimeout(() => recorder.stop(), model.get("seconds") * 1000);
+  };
+  status.textContent = model.get("status");
+  el.append(button, status, video);
+}
+export default { render };
+"""
+
+# %% ../nbs/12b_progress_appendix.ipynb #eaede51c
+def webm_to_video(data: bytes,  # a browser recording (WebM/Matroska, VP8 or VP9), as sent by browser_camera
+                  path: str | Path,  # the .mp4 to write
+                  ) -> Path:
+    "Decode a browser recording with PyAV and write it as an .mp4 at its measured frame rate."
+    import io
+    import av
+    from signllm.render import write_video
+    frames, times = [], []
+    try:
+        with av.open(io.BytesIO(bytes(data))) as container:
+            for frame in container.decode(video=0):
+                frames.append(frame.to_ndarray(format="rgb24")); times.append(frame.time)
+    except av.error.FFmpegError as e:
+        raise SignLLMError(f"the browser recording could not be decoded ({type(e).__name__}); record again") from None
+    if len(frames) < 2: raise SignLLMError("the browser recording holds no video; allow the camera and record again")
+    times = [t for t in times if t is not None]
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    fps = (len(times) - 1) / span if span > 0 else 25.0  # MediaRecorder: variable frame rate, often no duration
+    return write_video(frames, path, float(min(max(fps, 5.0), 60.0)))
+
+# %% ../nbs/12b_progress_appendix.ipynb #60820952
+_CAMERA_CLASS = None
+
+def browser_camera(use: Callable[[Path], None],  # gets each recording as an .mp4
+                   folder: str | Path,  # where recordings are kept
+                   messages=None,  # an Output widget for one-line problems
+                   seconds: float = 4.0,  # recording length
+                   label: str = "record with my camera",  # the button's text
+                   name: str = "browser",  # recordings are saved as NAME-<time>.mp4
+                   ):
+    "A widget that records `seconds` from the student's browser camera and hands the clip (as .mp4) to `use`."
+    global _CAMERA_CLASS
+    import anywidget
+    import traitlets
+    if _CAMERA_CLASS is None:
+        class BrowserCamera(anywidget.AnyWidget):
+            _esm = CAMERA_ESM
+            seconds = traitlets.Float(4.0).tag(sync=True)
+            label = traitlets.Unicode("record").tag(sync=True)
+            status = traitlets.Unicode("").tag(sync=True)
+        _CAMERA_CLASS = BrowserCamera
+    camera = _CAMERA_CLASS(seconds=float(seconds), label=f"● {label}")
+    def received(widget, content, buffers):
+        if not isinstance(content, dict) or content.get("kind") != "clip" or not buffers: return
+        try:
+            video = webm_to_video(buffers[0], Path(folder) / f"{name}-{int(time.time() * 1000)}.mp4")
+            camera.status = f"received {len(buffers[0]) // 1024} kB"
+            use(video)
+        except SignLLMError as e:
+            camera.status = f"⚠ {e}"
+            if messages is not None:
+                with messages: print(f"⚠ {e}")
+    camera.on_msg(received)
+    return camera

@@ -19,10 +19,10 @@ from .metrics import dtw, frame_costs
 from .generator import prepare_clip, signing_span
 
 # %% auto #0
-__all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'MISSING', 'HINT_FROM', 'REST_Y', 'BODY_POINTS',
+__all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'SLOPE', 'MISSING', 'HINT_FROM', 'REST_Y', 'BODY_POINTS',
            'FINGER_BASES', 'MIN_SECONDS', 'MAX_FRAMES', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack',
            'hand_track', 'channel_differences', 'dominant_hand', 'Moment', 'worst_moments', 'moment_hint',
-           'LetterScore', 'ScoreReport', 'score_attempt', 'verdict', 'report_seconds']
+           'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'verdict', 'report_seconds', 'figure_png']
 
 # %% ../nbs/12_scoring.ipynb #acfe0fd0
 MIN_SHOULDER_FRAMES = 0.5  # share of frames in which the signer's shoulders must be seen
@@ -48,7 +48,7 @@ def prepare_sign(pose: Pose,  # a recording in any layout
     "SIGN50, xy only, shoulder-normalised, at `fps`, trimmed to the signing; `meta['span']` = kept frames."
     clip = prepare_clip(check_recording(pose, what), fps)
     clip = clip.replace(data=clip.data[..., :2])  # (T, 50, 3) -> (T, 50, 2)
-    start, end = signing_span(clip) if trim else (0, clip.n_frames)
+    start, end = signing_span(clip, settle=np.inf) if trim else (0, clip.n_frames)  # the rest line only: tempo-proof
     clip = clip[start:end]
     clip.meta["span"] = (start, end)
     return clip
@@ -57,7 +57,8 @@ def prepare_sign(pose: Pose,  # a recording in any layout
 CHANNELS = {"dominant_shape": "dominant hand shape", "position": "hand position/movement",
             "non_dominant": "non-dominant hand", "body": "body/face"}
 WEIGHTS = {"dominant_shape": 0.3, "position": 0.35, "non_dominant": 0.2, "body": 0.15}  # share of the overall score
-TOLERANCE = {"shape": 0.5, "position": 0.3, "body": 0.25}  # palm sizes / shoulder widths that score 50
+TOLERANCE = {"shape": 0.4, "position": 0.12, "body": 0.25}  # palm sizes / shoulder widths that score 50 (calibrated below)
+SLOPE = 3  # how fast a channel score falls past its tolerance (calibrated below)
 MISSING = 2.0  # difference (in tolerances) when a hand in use in one recording is not seen in the other
 HINT_FROM = 1.0  # a moment gets a hint when its channel differs this much (tolerances: it scores 50 or less there)
 REST_Y = 1.0  # a hand lower than this (shoulder widths below the shoulders) is at rest
@@ -66,8 +67,8 @@ FINGER_BASES = {"thumb": 1, "index finger": 5, "middle finger": 9, "ring finger"
 
 def channel_score(difference: float,  # mean difference in tolerances
                   ) -> float:
-    "0–100: no difference 100, one tolerance 50, two 20, ..."
-    return 100.0 / (1.0 + difference ** 2)
+    "0–100: no difference 100, half a tolerance 89, one tolerance 50, two 11, ..."
+    return 100.0 / (1.0 + np.asarray(difference, float) ** SLOPE) if np.ndim(difference) else 100.0 / (1.0 + float(difference) ** SLOPE)
 
 # %% ../nbs/12_scoring.ipynb #c392c18a
 @dataclass
@@ -227,6 +228,7 @@ class LetterScore:
     start: int  # reference frames [start, end) in the prepared reference
     end: int
     hint: str = ""
+    attempt_frame: int = -1  # the attempt frame where the letter was found (prepared attempt)
 
 @dataclass
 class ScoreReport:
@@ -290,6 +292,22 @@ def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, 
     return ScoreReport(float(overall), channels, moments, attempt, reference, path, along, hand, mirror,
                        attempt.n_frames / reference.n_frames, pairs=pairs)
 
+# %% ../nbs/12_scoring.ipynb #e6402b40
+def reperformed(pose: Pose,  # a real recording
+                tempo: float = 1.3,  # duration factor (0.75: faster, 1.3: slower)
+                rng: np.random.Generator | None = None,
+                jitter: float = 0.01,  # shoulder widths of noise on every joint
+                warp: float = 0.2,  # how uneven the tempo is (0: even)
+                fps: float = 25.0) -> Pose:
+    "The same signing performed again, approximately: another, uneven tempo and keypoint jitter (prepared SIGN50)."
+    rng = rng or np.random.default_rng(0)
+    clip = prepare_clip(pose, fps)
+    u = np.linspace(0, 1, max(2, round(clip.n_frames * tempo)))
+    u = u + warp * rng.uniform(-1, 1) * np.sin(np.pi * u) / np.pi  # slower in one half, faster in the other
+    idx = np.clip(np.round(u * (clip.n_frames - 1)).astype(int), 0, clip.n_frames - 1)
+    noise = rng.normal(0, jitter, clip.data[idx].shape).astype(np.float32)
+    return clip.replace(data=clip.data[idx] + noise, confidence=clip.confidence[idx])
+
 # %% ../nbs/12_scoring.ipynb #eb4355fd
 def verdict(score: float) -> str:
     "A word for a score."
@@ -323,7 +341,10 @@ def summary(self: ScoreReport) -> str:
         lines.append(f"  {name:24} {'  -' if value is None else f'{value:3.0f}'}")
     if self.letters:
         lines.append("letters: " + "  ".join(f"{l.letter} {l.score:.0f}" for l in self.letters))
-        lines.append("(a drill grades each letter at its best-matching frames; the channels above are over those frames)")
+        k, weakest = min(enumerate(self.letters), key=lambda kl: kl[1].score)
+        lines.append(f"weakest letter: {weakest.letter} (letter {k + 1} of {len(self.letters)}) {weakest.score:.0f}/100"
+                     + (" — it does not match; " + weakest.hint if weakest.score < 70 else ""))
+        lines.append("(a word scores as its weakest letter; the channels above are over all its letters' frames)")
     if self.mirror: lines.append("mirror mode: on (the attempt was compared as a left-handed signer's)")
     lines += ["hints:"] + [f"  - {h}" for h in self.hints]
     return "\n".join(lines)
@@ -355,14 +376,16 @@ def moment_images(self: ScoreReport,
         images.append(np.concatenate([left.frame(0), gap, right.frame(0)], axis=1))
     return images
 
+# %% ../nbs/12_scoring.ipynb #2b642994
 @patch
 def show(self: ScoreReport,
          size: int = 160,  # panel size in pixels
          ):
-    "A matplotlib figure: the worst moments side by side with their hints, under the score."
-    import matplotlib.pyplot as plt
+    "A matplotlib Figure (no pyplot: safe in widget callbacks): the worst moments side by side with their hints."
+    from matplotlib.figure import Figure
     images = self.moment_images(size)
-    fig, axes = plt.subplots(1, max(1, len(images)), figsize=(3.6 * max(1, len(images)), 2.7), dpi=50)
+    fig = Figure(figsize=(3.6 * max(1, len(images)), 2.7), dpi=50)
+    axes = fig.subplots(1, max(1, len(images)))
     for ax, image, m in zip(np.atleast_1d(axes), images, self.moments):
         ax.imshow(image); ax.axis("off")
         caption = f"{report_seconds(self, m.reference_frame):.1f} s{f' ({m.label})' if m.label else ''}: {m.hint}"
@@ -370,6 +393,15 @@ def show(self: ScoreReport,
     fig.suptitle(f"score {self.overall:.0f}/100 — {verdict(self.overall)}", fontsize=11)
     fig.tight_layout()
     return fig
+
+def figure_png(fig) -> bytes:
+    "PNG bytes of a matplotlib Figure, drawn on its own canvas (no pyplot state, so any thread may call it)."
+    import io
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig)  # a Figure made without pyplot has no canvas to draw on yet
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
 
 # %% ../nbs/12_scoring.ipynb #e23fc4d9
 @patch

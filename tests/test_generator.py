@@ -4,7 +4,7 @@ import pytest
 
 from conftest import DATA
 from signllm.data import read_index
-from signllm.generator import Lexicon, default_lexicon, generate, max_jump, prepare_clip, signing_span
+from signllm.generator import PACES, Lexicon, default_lexicon, generate, max_jump, prepare_clip, signing_span
 from signllm.pose import SIGN50, read_pose
 
 
@@ -113,3 +113,36 @@ def test_generate_formats_and_plan(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     r = cli("generate", "hi", "--lang", "ase", "-o", tmp_path / "hi.mp4", "--format", "pose")
     assert_one_line_error(r, "make them agree")
+
+
+def test_pace_changes_the_number_of_frames_of_spelling_only():
+    spelled = {pace: generate("the quick brown fox", "ase", pace=pace).n_frames for pace in [*PACES, 3, "5.5"]}
+    assert spelled["slow"] > spelled[3] > spelled["natural"] > spelled["5.5"] > spelled["fast"]
+    assert generate("the quick brown fox", "ase").n_frames == spelled["slow"]  # the default: slow, for learners
+    signed = {pace: generate("kleine Kinder essen Pizza", "sgg", pace=pace).n_frames for pace in PACES}
+    assert len(set(signed.values())) == 1  # word signs keep their recorded speed
+    letters = generate("cat", "ase", pace="fast").meta["segments"]
+    assert [s.label for s in letters] == ["cat:C", "cat:A", "cat:T"]
+
+
+@pytest.mark.parametrize("pace", ["fast", "natural"])
+def test_faster_paces_still_do_not_jump(pace):
+    lexicon = default_lexicon()
+    for text, lang in SENTENCES:
+        pose = generate(text, lang, lexicon, pace=pace)
+        assert max_jump(pose) <= max(max_jump(lexicon.clip(e)) for step in pose.meta["plan"] for e in step.entries) + 1e-6
+
+
+def test_cli_pace(cli, tmp_path):
+    frames = {}
+    for pace in ("slow", "fast"):
+        r = cli("generate", "hello world", "--lang", "ase", "--pace", pace, "-o", tmp_path / f"{pace}.pose")
+        assert r.returncode == 0 and f"at pace {pace}" in r.stdout, r.stderr
+        frames[pace] = read_pose(tmp_path / f"{pace}.pose").n_frames
+    assert frames["slow"] > frames["fast"]
+    for bad in ("quick", "0", "nan", "100"):
+        assert_one_line_error(cli("generate", "hello", "--lang", "ase", "--pace", bad, "-o", tmp_path / "x.pose"),
+                              "pace", "slow, natural or fast")
+    assert_one_line_error(cli("generate", "hello", "--lang", "ase", "--pace", "fast", "--engine", "model", "-o",
+                              tmp_path / "x.pose"), "--pace", "--engine lexicon")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.pose", "slow.pose"]

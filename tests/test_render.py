@@ -51,6 +51,19 @@ def test_mp4_has_one_frame_per_pose_frame_and_plays_in_browsers(which, request, 
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no temporary file left over
 
 
+def test_mp4_looks_like_the_drawn_frames_and_stays_small(phoenix, tmp_path):
+    "The YUV conversion and the x264 settings keep the picture (colours, thin lines) and the file small."
+    out = render_pose(phoenix, tmp_path / "out.mp4", 512, 512, title="PHOENIX")
+    drawn = list(PoseRenderer(phoenix, 512, 512, title="PHOENIX"))
+    with av.open(str(out)) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    mse = np.mean([((a.astype(float) - b) ** 2).mean() for a, b in zip(decoded, drawn)])
+    assert 10 * np.log10(255 ** 2 / mse) > 33  # dB; a wrong colour matrix or a blurred picture falls far below
+    blue = PALETTES["dark"]["RIGHT_HAND"]
+    assert near(decoded[40], blue) > 0.5 * near(drawn[40], blue) > 0  # the right hand keeps its colour
+    assert out.stat().st_size < 150_000 * phoenix.duration  # bytes: well under 1.2 Mbit/s
+
+
 def test_mp4_of_odd_size_is_padded_to_even(phoenix, tmp_path):
     out = render_pose(phoenix[:10], tmp_path / "odd.mp4", 101, 77)
     with av.open(str(out)) as container:

@@ -1,0 +1,87 @@
+"""Benchmark the model commands as whole processes against a bare `python -c "import torch"` on the same machine.
+
+`signllm translate`, `signllm generate --engine model` and `signllm score` do no training, so they should cost little
+more than loading torch itself (issue 18: each <= 2.0x `import torch`; pytorch-lightning must not be imported).
+Each command runs `--runs` times (default 3), the commands taking turns so machine load hits all alike; the table
+shows the median wall time, the ratio to the median `import torch` of the same run, the peak memory (max RSS) of each
+process, and whether pytorch_lightning was imported. `--imports` adds the slowest top-level imports of each command
+(python -X importtime), to see what remains to trim.
+
+Run: .venv/bin/python bench/commands.py [--runs 3] [--imports]
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(cmd: list, env: dict | None = None) -> tuple[float, float, str]:
+    "(wall seconds, peak RSS MiB, stderr) of one whole process; fails loudly if the command fails."
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    err = proc.stderr.read().decode()  # read before waiting: a full pipe would block the child
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage (ru_maxrss in KiB on Linux)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode: raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, err
+
+
+def import_times(cmd: list) -> tuple[list, bool]:
+    "([(cumulative seconds, module)] of the top-level imports, slowest first), and whether Lightning was imported."
+    _, _, err = run([sys.executable, "-X", "importtime", *cmd[1:]] if cmd[0] == sys.executable else
+                    [sys.executable, "-X", "importtime", *cmd])
+    rows = [re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line) for line in err.splitlines()]
+    top = sorted(((int(m[1]) / 1e6, m[3]) for m in rows if m and not m[2]), reverse=True)
+    return top, any(m and m[3].split(".")[0] in ("pytorch_lightning", "lightning") for m in rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per command (median reported; at least 3)")
+    parser.add_argument("--imports", action="store_true", help="also list the slowest top-level imports per command")
+    args = parser.parse_args(argv)
+    runs = max(3, args.runs)
+    signllm = str(BIN / "signllm")
+    with tempfile.TemporaryDirectory() as d:
+        commands = {
+            "python -c 'import torch'": [sys.executable, "-c", "import torch"],
+            "signllm translate human_signer.pose": [signllm, "translate", "data/signer_video/human_signer.pose"],
+            "signllm generate --engine model": [signllm, "generate", "schauer im nordwesten", "--lang", "gsg",
+                                                "--engine", "model", "-o", str(Path(d) / "model.pose")],
+            "signllm score (a .pose vs itself)": [signllm, "score", "data/words/ase_FOOTBALL.pose",
+                                                  "data/words/ase_FOOTBALL.pose", "--no-cache"],
+        }
+        times = {name: [] for name in commands}
+        memory = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                seconds, mib, _ = run(cmd)
+                times[name].append(seconds); memory[name].append(mib)
+        imports = {name: import_times([sys.executable, *cmd[1:]] if cmd[0] == sys.executable else
+                                      [str(BIN / "python"), signllm, *cmd[1:]]) for name, cmd in commands.items()}
+    base = statistics.median(times["python -c 'import torch'"])
+    print(f"whole processes on {os.cpu_count()} CPUs, {runs} runs of each command, taking turns\n")
+    print(f"{'command':36} {'median s':>9} {'runs (s)':>22} {'x torch':>8} {'target':>12} {'peak MiB':>9} lightning")
+    for name in commands:
+        med = statistics.median(times[name])
+        target = "" if name.startswith("python") else f"<= 2.0 {'ok' if med / base <= 2.0 else 'NOT met'}"
+        print(f"{name:36} {med:9.2f} {' '.join(f'{t:.2f}' for t in times[name]):>22} {med / base:8.2f} {target:>12} "
+              f"{max(memory[name]):9.0f} {'IMPORTED' if imports[name][1] else 'no'}")
+    if args.imports:
+        for name, (top, _) in imports.items():
+            print(f"\n{name}: slowest top-level imports (cumulative s, one -X importtime run)")
+            for seconds, module in top[:6]: print(f"  {seconds:6.2f}  {module}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
