@@ -20,8 +20,8 @@ from .core import SHIPPED_MODELS, SignLLMError, atomic_path, check_input_file, d
 from .pose import SIGN50, Pose
 from .data import SignLanguage, sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose, wrist_speed
-from .training import (check_config, config_from_json, quiet_lightning, read_safetensors, resume_checkpoint,
-                              write_safetensors)
+from .training import (add_scale_arguments, check_config, config_from_json, quiet_lightning, read_safetensors,
+                              resume_checkpoint, scale_from_args, write_safetensors)
 from .generator import generate as lexicon_generate
 from .generator_model import (GENERATOR_BASE, GENERATOR_TINY, MISMATCH, MODES, GeneratorConfig, SignGenerator,
                                      SignGroup, Vocab, grown_embedding, nearest_sentence, text_words)
@@ -234,10 +234,13 @@ def generator_parser() -> argparse.ArgumentParser:
                "  signllm train generator --out runs/gen --resume --steps 3000\n"
                "  signllm train generator --lang gsg --sampler uniform --out runs/dgs-uniform\n"
                "  signllm train generator --mode prompt2langgloss --out runs/p2lg\n"
+               "  signllm train generator --corpus my_corpus/ --devices 2 --strategy ddp --out runs/ddp\n"
                "languages: " + "; ".join(f"{k}: {v}" for k, v in TRAIN_LANGUAGES.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lang", nargs="+", default=list(TRAIN_LANGUAGES), metavar="CODE",
-                   help=f"sign languages to train ({', '.join(TRAIN_LANGUAGES)}; default: both)")
+    p.add_argument("--lang", nargs="+", metavar="CODE", help=f"sign languages to train (default: {' and '.join(TRAIN_LANGUAGES)}, "
+                   "or every language of --corpus)")
+    p.add_argument("--corpus", metavar="DIR", help="a corpus folder instead of the shipped data: index.csv of .pose "
+                   "files/OpenPose folders (any sign languages) or PHOENIX {split}.skels; train split trains, dev validates")
     p.add_argument("--phoenix", metavar="DIR", help="a folder in the PHOENIX14T layout for gsg (default: the shipped sample)")
     p.add_argument("--out", default="signllm-generator", metavar="DIR", help="output folder (default ./signllm-generator)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoints/last.ckpt")
@@ -251,6 +254,7 @@ def generator_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, metavar="N", help=f"steps between validation DTW measurements (default {GeneratorTrainConfig.val_every})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_scale_arguments(p)
     return p
 
 # %% ../nbs/09d_generator_appendix.ipynb #55f1389e
@@ -267,8 +271,9 @@ def _train_options(args) -> tuple[GeneratorConfig, GeneratorTrainConfig]:
 
 def _examples(args) -> tuple[list[Example], list[Example]]:
     "Training and validation examples of the chosen languages."
-    from signllm.generator_training import fingerspelled_examples, phoenix_generation_examples
-    codes = list(dict.fromkeys(sign_language(l).code for l in args.lang))
+    from signllm.generator_training import corpus_generation_examples, fingerspelled_examples, phoenix_generation_examples
+    if args.corpus: return _corpus_examples(args, corpus_generation_examples)
+    codes = list(dict.fromkeys(sign_language(l).code for l in args.lang or TRAIN_LANGUAGES))
     bad = [c for c in codes if c not in TRAIN_LANGUAGES]
     if bad: raise SignLLMError(f"no training data for {', '.join(bad)}; --lang accepts {', '.join(TRAIN_LANGUAGES)}")
     train, val = [], []
@@ -276,6 +281,14 @@ def _examples(args) -> tuple[list[Example], list[Example]]:
     if "ase" in codes: train += fingerspelled_examples()
     ordered = sorted(train, key=lambda e: codes.index(e.lang))
     return ordered, val
+
+def _corpus_examples(args, read) -> tuple[list[Example], list[Example]]:
+    "The train and dev examples of --corpus, of the --lang languages (default: all it has)."
+    train, val = read(args.corpus, "train"), read(args.corpus, "dev")
+    codes = list(dict.fromkeys(sign_language(l).code for l in args.lang)) if args.lang else list(dict.fromkeys(e.lang for e in train))
+    missing = [c for c in codes if not any(e.lang == c for e in train)]
+    if missing or not train: raise SignLLMError(f"--corpus {args.corpus} has no training sequences in {', '.join(missing or ['any language'])}")
+    return sorted([e for e in train if e.lang in codes], key=lambda e: codes.index(e.lang)), [e for e in val if e.lang in codes]
 
 # %% ../nbs/09d_generator_appendix.ipynb #33ae24fe
 def train_generator_command(args) -> int:
@@ -287,19 +300,23 @@ def train_generator_command(args) -> int:
     examples, val = _examples(args)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    module = train_generator(config, train, examples, val, out_dir=out, ckpt_path=ckpt, progress=not args.no_progress)
+    module = train_generator(config, train, examples, val, out_dir=out, ckpt_path=ckpt, progress=not args.no_progress,
+                             scale=scale_from_args(args))
     seconds = time.time() - started
-    module.trainer_.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)
-    dev_mean = (float(np.mean([dtw_joint_error(still_pose(mean_pose([e.pose for e in examples if e.lang == "gsg"]), e.pose.n_frames), e.pose)
-                               for e in val])) if val else None)
+    module.trainer_.save_checkpoint(out / "checkpoints" / "last.ckpt", weights_only=False)  # every DDP process calls it
+    if not module.trainer_.is_global_zero: return 0  # the other DDP processes are done; the first one writes
+    means = {lang: mean_pose([e.pose for e in examples if e.lang == lang]) for lang in dict.fromkeys(e.lang for e in examples)}
+    dev_mean = float(np.mean([dtw_joint_error(still_pose(means[e.lang], e.pose.n_frames), e.pose) for e in val])) if val else None
     info = {"command": " ".join(["signllm train generator", *getattr(args, "argv", [])]),
             "languages": list(module.model.languages), "train_sequences": len(examples), "steps": module.global_step,
             "sampler": train.sampler, "rl_weight": train.rl_weight, "seed": train.seed, "seconds": round(seconds),
-            "data": {"gsg": "PHOENIX14T sample: train (5 sentences), dev for validation", "ase": f"{len(ASL_WORDS)} fingerspelled words"},
+            "data": ({"corpus": str(args.corpus), "split": "train; dev for validation"} if args.corpus else
+                     {"gsg": "PHOENIX14T sample: train (5 sentences), dev for validation", "ase": f"{len(ASL_WORDS)} fingerspelled words"}),
             "val_curve": [list(v) for v in module.val_curve], "dev_mean_pose_dtw": dev_mean}
     path = save_generator(module.model, out / "generator.safetensors", info)
     _plot_curve(module.val_curve, dev_mean, out / "val_dtw.png")
-    print(f"trained {module.global_step} steps in {seconds:.0f} s on {len(examples)} sequences "
+    print(f"trained {module.global_step} steps in {seconds:.0f} s on {len(examples)} sequences, "
+          f"{module.trainer_.world_size} process(es) ({module.trainer_.strategy.__class__.__name__}) "
           f"({', '.join(module.model.languages)}), sampler {train.sampler}")
     for step, value in module.val_curve: print(f"  step {step:5d}: validation DTW {value:.4f}" + (f" (mean pose {dev_mean:.4f})" if dev_mean else ""))
     print(f"wrote {path}")

@@ -327,17 +327,18 @@ def batch(self: SignGenerator, examples: Sequence[Example]) -> PoseBatch:
     "Tensors of some examples of one language."
     (lang,) = {e.lang for e in examples}
     space, spoken = self.groups[lang].space, self.languages[lang]
-    frames = [space.encode(torch.from_numpy(filled_frames(e.pose))) for e in examples]  # (T_i, k) each
+    dev = next(self.parameters()).device  # built where the model is (CPU, or a GPU under Lightning)
+    frames = [space.encode(torch.from_numpy(filled_frames(e.pose)).to(dev)) for e in examples]  # (T_i, k) each
     T, k = max(len(f) for f in frames), self.config.components
-    target, counter = torch.zeros(len(frames), T, k), torch.zeros(len(frames), T)
-    mask = torch.zeros(len(frames), T, dtype=torch.bool)
+    target, counter = torch.zeros(len(frames), T, k, device=dev), torch.zeros(len(frames), T, device=dev)
+    mask = torch.zeros(len(frames), T, dtype=torch.bool, device=dev)
     for i, f in enumerate(frames):
         n = len(f)
-        target[i, :n], counter[i, :n], mask[i, :n] = f, torch.arange(1, n + 1) / n, True
-    words, word_mask = pad_ids([self.words.encode(text_tokens(e.text, spoken)) for e in examples])
+        target[i, :n], counter[i, :n], mask[i, :n] = f, torch.arange(1, n + 1, device=dev) / n, True
+    words, word_mask = (t.to(dev) for t in pad_ids([self.words.encode(text_tokens(e.text, spoken)) for e in examples]))
     if self.config.mode == "mlsf": return PoseBatch(lang, words, word_mask, target, counter, mask)
     tagged = [self.glosses.encode([language_tag(lang), *e.glosses.split()]) for e in examples]
-    tokens, token_mask = pad_ids(tagged)
+    tokens, token_mask = (t.to(dev) for t in pad_ids(tagged))
     return PoseBatch(lang, tokens, token_mask, target, counter, mask, words, word_mask)
 
 # %% ../nbs/09b_generator_model.ipynb #29fcc682

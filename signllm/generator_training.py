@@ -17,16 +17,17 @@ from fastcore.basics import patch
 from .core import SignLLMError, data_path
 from .data import read_phoenix, sign_language
 from .metrics import dtw_joint_error, mean_pose, wrist_speed
-from .training import check_checkpoint, make_trainer, torch_threads
+from .training import ScaleOptions, check_checkpoint, make_trainer, torch_threads
+from .loaders import corpus_kind, read_corpus
 from .sampler import PriorityChannel, dtw_reward, policy_gradient_loss
 from .generator import generate as lexicon_generate
 from .generator_model import (MISMATCH, Example, GeneratorConfig, PoseBatch, Prediction, SignGenerator, Vocab,
                                      filled_frames, previous_frames)
 
 # %% auto #0
-__all__ = ['ASL_WORDS', 'phoenix_generation_examples', 'fingerspelled_examples', 'build_generator', 'recentred',
-           'GeneratorTrainConfig', 'LanguageBatches', 'ExampleSet', 'GeneratorModule', 'check_generator_checkpoint',
-           'train_generator']
+__all__ = ['ASL_WORDS', 'phoenix_generation_examples', 'fingerspelled_examples', 'corpus_generation_examples', 'build_generator',
+           'recentred', 'GeneratorTrainConfig', 'LanguageBatches', 'ExampleSet', 'GeneratorModule',
+           'check_generator_checkpoint', 'train_generator']
 
 # %% ../nbs/09c_generator_training.ipynb #93a6d843
 ASL_WORDS = ("rain snow sun wind cloud storm cold warm hot dry wet fog ice frost heat sky north south east west "
@@ -45,6 +46,19 @@ def fingerspelled_examples(words: Sequence[str] = ASL_WORDS, lang: str = "ase") 
         pose = lexicon_generate(word, lang)
         letters = [s.label.split(":")[-1].upper() for s in pose.meta["segments"]]
         out.append(Example(sign_language(lang).code, word, " ".join(f"fs-{l}" for l in letters), pose, "normalized"))
+    return out
+
+def corpus_generation_examples(folder: str | Path,  # a corpus folder (chapter 02b_loaders): index.csv or PHOENIX
+                               split: str = "train",  # "train", "dev" or "test" (SPLIT_RULE of 02b_loaders)
+                               fps: float = 25.0,  # the model's frame rate
+                               ) -> list[Example]:
+    "Examples of every sign language of a corpus folder: PHOENIX in `skels` units, index.csv clips in shoulder widths (gaps filled)."
+    if corpus_kind(folder) == "phoenix": return phoenix_generation_examples(split, folder)
+    out = []
+    for s in read_corpus(folder, split):
+        pose = (s.pose.resample(fps) if s.pose.fps != fps else s.pose).normalize()
+        if pose.dims == 2: pose = pose.replace(data=np.concatenate([pose.data, np.zeros_like(pose.data[..., :1])], -1))
+        out.append(Example(s.signed_language, s.text, s.gloss, pose.replace(data=filled_frames(pose)), "normalized"))
     return out
 
 # %% ../nbs/09c_generator_training.ipynb #b421d382
@@ -147,6 +161,12 @@ class GeneratorModule(pl.LightningModule):
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.train_config.lr, weight_decay=self.train_config.weight_decay)
 
+    def on_train_start(self):
+        "Under DDP every process draws its own batches: the channels of process r > 0 are re-seeded with r."
+        if self.channel is not None and self.global_rank > 0:
+            for k, c in enumerate(self.channel.channels.values()):
+                c.rng = np.random.default_rng([self.train_config.seed + k, self.global_rank])
+
 # %% ../nbs/09c_generator_training.ipynb #521cc493
 @patch
 def _drop_words(self: GeneratorModule, batch: PoseBatch) -> PoseBatch:
@@ -155,7 +175,7 @@ def _drop_words(self: GeneratorModule, batch: PoseBatch) -> PoseBatch:
     if p <= 0: return batch
     field = "tokens" if self.model.config.mode == "mlsf" else "words"
     ids, mask = getattr(batch, field), batch.token_mask if field == "tokens" else batch.word_mask
-    dropped = torch.where((torch.rand(ids.shape) < p) & mask, torch.full_like(ids, Vocab.UNK), ids)
+    dropped = torch.where((torch.rand(ids.shape, device=ids.device) < p) & mask, torch.full_like(ids, Vocab.UNK), ids)
     return batch._replace(**{field: dropped})
 
 @patch
@@ -168,7 +188,7 @@ def _decoder_inputs(self: GeneratorModule, batch: PoseBatch) -> torch.Tensor:
     with torch.no_grad():  # a first pass on the noisy inputs: what would the model itself have produced?
         own, _ = self.model(batch, noisy, self.train_config.counter_weight, self.train_config.gloss_weight)
         own_previous = torch.cat([space.start.expand(len(clean), 1, -1), own.future[:, :-1, 0]], 1)  # (B, T, k)
-    use_own = torch.rand(clean.shape[:2] + (1,)) < self.train_config.self_feed  # (B, T, 1)
+    use_own = torch.rand(clean.shape[:2] + (1,), device=clean.device) < self.train_config.self_feed  # (B, T, 1)
     return torch.where(use_own, own_previous, noisy)
 
 @patch
@@ -192,7 +212,7 @@ def training_step(self: GeneratorModule, items, batch_idx):
         batch = self._drop_words(self.model.batch([e for _, e in chosen]))
         prediction, loss = self.model(batch, self._decoder_inputs(batch), self.train_config.counter_weight,
                                       self.train_config.gloss_weight)
-        w = torch.tensor([weight_of[i] for i, _ in chosen], dtype=torch.float32)
+        w = torch.tensor([weight_of[i] for i, _ in chosen], dtype=torch.float32, device=loss.total.device)
         total = total + (w * loss.total).sum() / len(items)
         if self.train_config.rl_weight > 0:
             total = total + self.train_config.rl_weight * self._rl_loss(batch, prediction, [e for _, e in chosen]) * len(chosen) / len(items)
@@ -222,7 +242,8 @@ def validation_score(self: GeneratorModule) -> dict[str, float]:
 @patch
 def on_train_batch_end(self: GeneratorModule, outputs, batch, batch_idx):
     step = self.global_step
-    if self.val_examples and (step % self.train_config.val_every == 0 or step == self.trainer.max_steps):
+    due = step % self.train_config.val_every == 0 or step == self.trainer.max_steps
+    if self.val_examples and due and self.trainer.is_global_zero:  # under DDP the first process measures
         score = self.validation_score()
         self.val_curve.append((step, score["val_dtw"]))
         self.history[-1].update(score)
@@ -266,8 +287,9 @@ def train_generator(config: GeneratorConfig,  # architecture
                     ckpt_path: str | Path | None = None,  # resume from this last.ckpt
                     progress: bool = False,  # show a progress bar
                     callbacks: Sequence[pl.Callback] = (),  # extra Lightning callbacks (e.g. a benchmark's clock)
+                    scale: ScaleOptions | None = None,  # accelerator, devices, ... (default: one CPU process)
                     ) -> GeneratorModule:
-    "Train a SignGenerator with Lightning on CPU; returns the module (`.model`, `.history`, `.val_curve`)."
+    "Train a SignGenerator with Lightning (one CPU process by default); returns the module (`.model`, `.history`, ...)."
     if not examples: raise SignLLMError("no training examples; give at least one language's data")
     pl.seed_everything(train.seed, verbose=False)
     if train.recentre: examples = recentred(examples)
@@ -279,7 +301,8 @@ def train_generator(config: GeneratorConfig,  # architecture
     loader = torch.utils.data.DataLoader(ExampleSet(examples), batch_sampler=batches, collate_fn=_as_list)
     if ckpt_path is not None: check_generator_checkpoint(ckpt_path, config)
     trainer = make_trainer(out_dir=out_dir, progress=progress, max_epochs=-1, max_steps=train.steps, callbacks=callbacks,
-                           checkpoint_every_n_steps=train.val_every, log_every_n_steps=10, limit_val_batches=0)
+                           checkpoint_every_n_steps=train.val_every, log_every_n_steps=10, limit_val_batches=0, scale=scale,
+                           use_distributed_sampler=False)  # LanguageBatches: each process draws its own (on_train_start)
     with torch_threads(train.threads): trainer.fit(module, loader, ckpt_path=ckpt_path, weights_only=True)
     module.trainer_ = trainer
     model.eval()

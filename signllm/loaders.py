@@ -5,8 +5,10 @@
 # %% ../nbs/02b_loaders.ipynb #51631c05
 from __future__ import annotations
 
+import csv
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -15,10 +17,13 @@ from pytorch_lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from .core import SignLLMError, data_path
-from .data import LexiconEntry, Sample, phoenix_files, read_phoenix, sign_language
+from .inputs import load_pose
+from .data import (LEXICON_COLUMNS, LexiconEntry, Sample, lexicon_entry, phoenix_files, read_index, read_phoenix,
+                          sign_language)
 
 # %% auto #0
-__all__ = ['STRING_FIELDS', 'pose_example', 'PoseDataset', 'collate', 'PoseStream', 'SignDataModule']
+__all__ = ['STRING_FIELDS', 'SPLIT_RULE', 'pose_example', 'PoseDataset', 'collate', 'process_shard', 'stream_shard', 'PoseStream',
+           'corpus_kind', 'row_split', 'read_corpus', 'SignDataModule']
 
 # %% ../nbs/02b_loaders.ipynb #96423b9f
 def pose_example(sample: Sample | LexiconEntry,  # a corpus sample, or a lexicon entry (its clip is read now)
@@ -71,22 +76,86 @@ def collate(examples: Sequence[dict]) -> dict:
                 **{k: [e[k] for e in examples] for k in STRING_FIELDS})
 
 # %% ../nbs/02b_loaders.ipynb #6101a78d
+def process_shard() -> tuple[int, int]:
+    "(rank, world size) of this training process under torch.distributed, (0, 1) otherwise."
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def stream_shard() -> tuple[int, int]:
+    "The (k, n) shard the calling DataLoader worker of this process reads: one of rank × worker shards."
+    rank, world = process_shard()
+    worker = get_worker_info()
+    w, workers = (worker.id, worker.num_workers) if worker else (0, 1)
+    return rank * workers + w, world * workers
+
 class PoseStream(IterableDataset):
-    "Iterable dataset over a streaming reader, sharded across DataLoader workers; holds nothing in memory."
+    "Iterable dataset over a streaming reader, sharded by training process and DataLoader worker; holds nothing in memory."
     def __init__(self, read: Callable[..., Iterable[Sample | LexiconEntry]],  # e.g. partial(read_phoenix, folder, "train")
                  max_frames: int | None = None, normalize: bool = True, fps: float | None = None,
                  random_crop: bool = False):
         self.read = read
         self.options = dict(max_frames=max_frames, normalize=normalize, fps=fps, random_crop=random_crop)
     def __iter__(self) -> Iterator[dict]:
-        worker = get_worker_info()
-        shard = (worker.id, worker.num_workers) if worker else (0, 1)
-        for sample in self.read(shard=shard): yield pose_example(sample, **self.options)
+        for sample in self.read(shard=stream_shard()): yield pose_example(sample, **self.options)
+
+# %% ../nbs/02b_loaders.ipynb #7ce0ae93
+SPLIT_RULE = ("index.csv: its `split` column (train, dev/val/validation, test) when it has one, else every 10th row "
+              "(rows 10, 20, ...) is dev and the rest train; PHOENIX folders: their {split}.skels files")
+
+def corpus_kind(folder: str | Path) -> str:
+    "'index' (index.csv of .pose files or OpenPose folders) or 'phoenix' ({split}.skels/.text); else a SignLLMError."
+    folder = Path(folder)
+    if not folder.is_dir(): raise SignLLMError(f"corpus folder {folder} does not exist or is not a folder; check the path")
+    if (folder / "index.csv").is_file(): return "index"
+    if any(folder.glob("*.skels")): return "phoenix"
+    raise SignLLMError(f"{folder} is not a corpus folder: give one with index.csv ({','.join(LEXICON_COLUMNS)}[,split]) "
+                       "or with PHOENIX {split}.skels and {split}.text files")
+
+def row_split(row: dict, i: int) -> str:
+    "The split of index.csv row i (0-based, header not counted), by SPLIT_RULE."
+    given = (row.get("split") or "").strip().lower()
+    if given: return {"val": "dev", "validation": "dev"}.get(given, given)
+    return "dev" if i % 10 == 9 else "train"
+
+# %% ../nbs/02b_loaders.ipynb #4299cd9e
+def read_corpus(folder: str | Path,  # a corpus folder (see corpus_kind)
+                split: str = "train",  # "train", "dev" or "test" (SPLIT_RULE)
+                shard: tuple[int, int] = (0, 1),  # (k, n): only the k-th of every n sequences of the split
+                signed_language: str = "gsg",  # PHOENIX folders: their sign language
+                ) -> Iterator[Sample]:
+    "Stream the samples of one split of a corpus folder, reading each clip only when its turn comes."
+    if corpus_kind(folder) == "phoenix": return read_phoenix(folder, split, signed_language=signed_language, shard=shard)
+    read_index(folder)  # header and languages checked now, not at the first batch
+    return _corpus_stream(Path(folder), split, shard)
+
+def _corpus_stream(folder: Path, split: str, shard: tuple[int, int]) -> Iterator[Sample]:
+    (k, n), j = shard, 0
+    with open(folder / "index.csv", encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        for i, row in enumerate(reader):
+            if row_split(row, i) != split: continue
+            if j % n == k: yield _corpus_sample(folder, row, reader.line_num, split)
+            j += 1
+
+def _corpus_sample(folder: Path, row: dict, line: int, split: str) -> Sample:
+    "A .pose row through lexicon_entry; a folder row as OpenPose frames (load_pose), trimmed to start/end."
+    path = str(row.get("path") or "").strip()
+    if path.lower().endswith(".pose"): return replace(lexicon_entry(folder, row, line).sample(), split=split)
+    where, rel = f"{folder / 'index.csv'} line {line}", PurePosixPath(path.replace("\\", "/"))
+    if not path or rel.is_absolute() or ".." in rel.parts or not (folder / rel).is_dir():
+        raise SignLLMError(f"{where}: path {path!r} is neither a .pose file nor an OpenPose folder inside {folder}")
+    pose = load_pose(folder / rel, what=where).to_sign50()
+    start, end = (int(float(row.get(c) or 0) * pose.fps / 1000) for c in ("start", "end"))
+    pose = pose[start:end or pose.n_frames]
+    if pose.n_frames == 0: raise SignLLMError(f"{where}: start/end leave no frames of {path}; fix start/end")
+    return Sample(path, row["words"].strip(), (row.get("glosses") or "").strip(), pose, sign_language(row["signed_language"]).code,
+                  row["spoken_language"].strip().lower(), split)
 
 # %% ../nbs/02b_loaders.ipynb #1ca84826
 class SignDataModule(LightningDataModule):
-    "Train/val/test DataLoaders of padded SIGN50 batches from a folder in the PHOENIX14T layout."
-    def __init__(self, folder: str | Path | None = None,  # default: the shipped data/phoenix14t
+    "Train/val/test DataLoaders of padded SIGN50 batches from a corpus folder (index.csv or PHOENIX14T layout)."
+    def __init__(self, folder: str | Path | None = None,  # a corpus folder (see corpus_kind); default: data/phoenix14t
                  batch_size: int = 8, num_workers: int = 0,
                  max_frames: int | None = None,  # crop longer sequences (random place when training)
                  normalize: bool = True, fps: float | None = None,
@@ -110,8 +179,8 @@ class SignDataModule(LightningDataModule):
             if name not in self.datasets: self.datasets[name] = self._dataset(name)
 
     def _dataset(self, name: str) -> Dataset:
-        phoenix_files(self.folder, self.splits[name])  # a missing split fails now, not at the first batch
-        read = partial(read_phoenix, self.folder, self.splits[name], signed_language=self.signed_language)
+        if corpus_kind(self.folder) == "phoenix": phoenix_files(self.folder, self.splits[name])  # a missing split fails now
+        read = partial(read_corpus, self.folder, self.splits[name], signed_language=self.signed_language)
         options = dict(self.options, random_crop=name == "train")
         return PoseStream(read, **options) if self.streaming else PoseDataset(read(), **options)
 

@@ -14,9 +14,10 @@ from .training import add_scale_arguments, quiet_lightning, resume_checkpoint, s
 from .vqsign import SHIPPED_SOURCES, VQSIGN_BASE, VQSIGN_TINY, VQSignConfig, codebook_use, context_accuracy, load_sources
 from .vqsign_training import VQSIGN_BASE_TRAIN, VQSIGN_TINY_TRAIN, VQSignTrainConfig, train_vqsign
 from .cra import CRAVocab, SignTokenizer, learn_merges, volt
+from .loaders import SPLIT_RULE, read_corpus
 
 # %% auto #0
-__all__ = ['tokenizer_parser', 'train_tokenizer', 'train_tokenizer_main']
+__all__ = ['DEFAULT_DATA', 'DEFAULT_VAL', 'tokenizer_parser', 'train_tokenizer', 'train_tokenizer_main']
 
 # %% ../nbs/05a_tokenizer_appendix.ipynb #a4327739
 def tokenizer_parser() -> argparse.ArgumentParser:
@@ -27,12 +28,15 @@ def tokenizer_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  signllm train tokenizer --out runs/tiny\n"
                "  signllm train tokenizer --out runs/tiny --resume --max-epochs 50\n"
                "  signllm train tokenizer --preset base --data my_corpus.skels --devices 2 --strategy ddp --out runs/base\n"
+               "  signllm train tokenizer --corpus my_corpus/ --accelerator gpu --devices 4 --strategy ddp --out runs/gpu\n"
                f"data sources: {', '.join(SHIPPED_SOURCES)}, a .skels or .pose file, or a folder of .pose files",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", nargs="+", default=["phoenix:train", "fingerspelling", "words"], metavar="SOURCE",
-                   help="training data (default: the shipped PHOENIX train, fingerspelling and words)")
-    p.add_argument("--val", nargs="*", default=["phoenix:dev", "phoenix:test"], metavar="SOURCE",
-                   help="held-out data for accuracy vs chance (default: PHOENIX dev + test); none to skip")
+    p.add_argument("--corpus", metavar="DIR", help="a corpus folder (index.csv of .pose files/OpenPose folders, or "
+                   "PHOENIX {split}.skels): its train split trains, its dev split validates; split: " + SPLIT_RULE)
+    p.add_argument("--data", nargs="+", metavar="SOURCE",
+                   help="training data (default: the shipped PHOENIX train, fingerspelling and words; none with --corpus)")
+    p.add_argument("--val", nargs="*", metavar="SOURCE",
+                   help="held-out data for accuracy vs chance (default: PHOENIX dev + test, or the corpus dev split); none to skip")
     p.add_argument("--preset", choices=["tiny", "base"], default="tiny", help="model and training size (default: tiny)")
     p.add_argument("--out", default="signllm-tokenizer", metavar="DIR", help="output folder (default: ./signllm-tokenizer)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoints/last.ckpt")
@@ -60,13 +64,26 @@ def _configs(args) -> tuple[VQSignConfig, VQSignTrainConfig]:
     if args.max_steps is not None and args.max_epochs is None: overrides["max_epochs"] = -1  # steps decide
     return config, replace(train, seed=args.seed, **overrides)
 
+DEFAULT_DATA, DEFAULT_VAL = ["phoenix:train", "fingerspelling", "words"], ["phoenix:dev", "phoenix:test"]
+
+def _poses(args) -> tuple[list, list]:
+    "Training and held-out poses: the corpus splits and/or the named sources (the shipped data by default)."
+    data = args.data if args.data is not None else ([] if args.corpus else DEFAULT_DATA)
+    val = args.val if args.val is not None else ([] if args.corpus else DEFAULT_VAL)
+    train_poses, val_poses = load_sources(data), load_sources(val)
+    if args.corpus:
+        train_poses += [s.pose for s in read_corpus(args.corpus, "train")]
+        if args.val is None: val_poses += [s.pose for s in read_corpus(args.corpus, "dev")]
+    if not train_poses: raise SignLLMError("no training sequences; give --corpus DIR with a train split, or --data SOURCE")
+    return train_poses, val_poses
+
 # %% ../nbs/05a_tokenizer_appendix.ipynb #7ac33689
 def train_tokenizer(args) -> int:
     "Train VQ-Sign, learn the CRA vocabulary, report and save (the body of `signllm train tokenizer`)."
     config, train_config = _configs(args)
     out = Path(args.out)
     ckpt = resume_checkpoint(out, args.resume)
-    train_poses, val_poses = load_sources(args.data), load_sources(args.val or [])
+    train_poses, val_poses = _poses(args)
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise SignLLMError(f"cannot create --out folder {out} ({e.strerror}); choose another") from None
     module, trainer = train_vqsign(config, train_config, train_poses, val_poses, out_dir=out, ckpt_path=ckpt,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import struct
 import warnings
 from contextlib import contextmanager
@@ -19,9 +20,9 @@ from typing import Iterator, Sequence
 from .core import SignLLMError, atomic_path, check_input_file
 
 # %% auto #0
-__all__ = ['MAX_HEADER_BYTES', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors', 'write_safetensors',
-           'config_from_json', 'check_config', 'check_run_folder', 'resume_checkpoint', 'checkpoint_hparams',
-           'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads', 'ScaleOptions',
+__all__ = ['MAX_HEADER_BYTES', 'RANK_VARIABLES', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors', 'write_safetensors',
+           'config_from_json', 'check_config', 'first_process', 'check_run_folder', 'resume_checkpoint',
+           'checkpoint_hparams', 'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads', 'ScaleOptions',
            'add_scale_arguments', 'scale_from_args', 'make_trainer']
 
 # %% ../nbs/03c_training_appendix.ipynb #d21568d4
@@ -90,6 +91,13 @@ def check_config(stored, expected, where: str,
     want = ", ".join(f"{n}={getattr(expected, n)!r}" for n in diff)
     raise SignLLMError(f"{where} was trained with {got}, but {want} {mismatch}")
 
+# %% ../nbs/03c_training_appendix.ipynb #6ae4461f
+RANK_VARIABLES = ("RANK", "NODE_RANK", "LOCAL_RANK", "SLURM_PROCID")  # set by torchrun, Lightning's launcher, SLURM
+
+def first_process() -> bool:
+    "True unless a launcher marked this process as rank 1, 2, ... of a multi-process run (it then only joins the run)."
+    return all(int(os.environ.get(name) or 0) == 0 for name in RANK_VARIABLES)
+
 # %% ../nbs/03c_training_appendix.ipynb #16faf6e9
 def check_run_folder(out: Path,  # the run's output folder (--out)
                      resume: bool,  # --resume given
@@ -99,7 +107,7 @@ def check_run_folder(out: Path,  # the run's output folder (--out)
     out = Path(out)
     if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
     started = [p for p in marks if Path(p).exists()]
-    if started and not resume:
+    if started and not resume and first_process():  # the other processes of a run find the first one's files
         raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
     if resume and not started:
         raise SignLLMError(f"--resume: nothing to resume in {out}: no checkpoint ({Path(marks[0]).name}); train without --resume first")
@@ -217,6 +225,7 @@ def make_trainer(*, out_dir: str | Path | None = None,  # checkpoints/ and logs/
                  log_every_n_steps: int = 5,
                  check_val_every_n_epoch: int | None = 1,
                  limit_val_batches: int | float | None = None,
+                 use_distributed_sampler: bool = True,  # False: the loader's own sampler shards by rank itself
                  ):
     "The one Lightning Trainer factory of the kit: resumable checkpoints/last.ckpt and logs/version_N/metrics.csv."
     import pytorch_lightning as pl
@@ -233,4 +242,5 @@ def make_trainer(*, out_dir: str | Path | None = None,  # checkpoints/ and logs/
     return pl.Trainer(**asdict(scale), max_epochs=max_epochs, max_steps=max_steps, callbacks=callbacks, logger=logger,
                       enable_checkpointing=out_dir is not None, enable_progress_bar=progress, enable_model_summary=False,
                       log_every_n_steps=log_every_n_steps, num_sanity_val_steps=0,
-                      check_val_every_n_epoch=check_val_every_n_epoch, **extra)
+                      check_val_every_n_epoch=check_val_every_n_epoch,
+                      use_distributed_sampler=use_distributed_sampler, **extra)

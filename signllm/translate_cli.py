@@ -33,17 +33,21 @@ __all__ = ['translator_parser', 'RunFiles', 'train_translator', 'train_translato
 def translator_parser() -> argparse.ArgumentParser:
     from signllm.vqsign_training import VQSIGN_TINY_TRAIN
     from signllm.translate_training import AlignConfig, Stage2Config
+    from signllm.loaders import SPLIT_RULE
     p = argparse.ArgumentParser(
         prog="signllm train translator",
         description="Train a sign-to-text translator: language model, stage 1 (VQ-Sign + MMD alignment, CRA words), "
                     "stage 2 (projection fine-tuned with the frozen LM's loss).",
         epilog="examples:\n  signllm train translator --out runs/translator\n"
                "  signllm train translator --out runs/translator --resume --stage2-epochs 60\n"
+               "  signllm train translator --corpus my_corpus/ --languages gloss --devices 2 --strategy ddp --out runs/ddp\n"
                "  signllm train translator --out runs/hf --lm my-local-gpt2/ --tokenizer runs/tiny/tokenizer.safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="signllm-translator", metavar="DIR", help="output folder (default: ./signllm-translator)")
     p.add_argument("--resume", action="store_true", help="continue the run in DIR")
-    p.add_argument("--corpus", metavar="DIR", help="PHOENIX-format folder ({split}.skels/.text/.gloss); default: the shipped sample")
+    p.add_argument("--corpus", metavar="DIR", help="a corpus folder: index.csv of .pose files/OpenPose folders (texts: "
+                   "words -> its spoken language, glosses -> gloss) or PHOENIX {split}.skels/.text/.gloss; default: the "
+                   "shipped sample; split: " + SPLIT_RULE)
     p.add_argument("--train-split", default="train", metavar="NAME")
     p.add_argument("--val-split", default="dev", metavar="NAME", help="validation split for the BLEU curve ('' for none)")
     p.add_argument("--languages", nargs="+", default=["de", "gloss"], metavar="CODE",
@@ -86,16 +90,25 @@ def _check_args(args) -> RunFiles:
     check_run_folder(files.out, args.resume, [files.lm, files.stage1, files.stage1_ckpt, files.stage2_ckpt, files.translator])
     return files
 
+def _examples(args, split: str) -> list:
+    "The TranslationExamples of a split: PHOENIX folders (default: the shipped sample), or an index.csv corpus."
+    from signllm.lm import TranslationExample
+    from signllm.loaders import corpus_kind, read_corpus
+    if args.corpus is None or corpus_kind(args.corpus) == "phoenix": return phoenix_translation_examples(split, args.corpus)
+    return [TranslationExample(s.id, s.pose, {s.spoken_language: s.text, **({"gloss": s.gloss} if s.gloss else {})})
+            for s in read_corpus(args.corpus, split)]
+
 # %% ../nbs/07c_translate_appendix.ipynb #779831f5
 def _language_model(args, files: RunFiles, pairs) -> FrozenLM:
     "The HF model given with --lm, the run's saved kit LM, or a newly pre-trained one (saved)."
+    from signllm.training import first_process
     if args.lm: return HFCausalLM(args.lm)
     if files.lm.exists(): return load_kit_lm(files.lm)
     started = time.time()
     model, vocab, losses = pretrain_lm(pairs, LMConfig(), LMTrainConfig(steps=args.lm_steps, seed=args.seed),
                                        progress=not args.no_progress)
     lm = KitLM(model, vocab)
-    save_kit_lm(lm, files.lm)
+    if first_process(): save_kit_lm(lm, files.lm)  # under torchrun every process pre-trains the same LM; one writes
     print(f"language model: {lm!r}, loss {np.mean(losses[-10:]):.3f} after {len(losses)} steps ({time.time() - started:.0f} s)")
     return lm
 
@@ -116,7 +129,8 @@ def _stage1(args, files: RunFiles, lm: FrozenLM, examples, texts) -> Translator:
         ckpt = files.stage1_ckpt if files.stage1_ckpt.exists() else None
         translator = train_stage1(lm, poses, texts, VQSIGN_TINY, train, align, config, files.out / "stage1", ckpt,
                                   not args.no_progress, scale_from_args(args)).translator
-    save_translator(translator, files.stage1)
+    from signllm.training import first_process
+    if first_process(): save_translator(translator, files.stage1)  # the other DDP processes hold the same translator
     return translator
 
 # %% ../nbs/07c_translate_appendix.ipynb #07e2df5d
@@ -154,8 +168,8 @@ def train_translator(args) -> int:
     "The body of `signllm train translator`."
     from signllm.translate_training import Stage2Config, train_stage2
     files = _check_args(args)
-    train_examples = phoenix_translation_examples(args.train_split, args.corpus)
-    val_examples = phoenix_translation_examples(args.val_split, args.corpus) if args.val_split else []
+    train_examples = _examples(args, args.train_split)
+    val_examples = _examples(args, args.val_split) if args.val_split else []
     pairs = lm_texts(train_examples, args.languages)
     missing = [c for c in args.languages if not any(c in e.texts for e in train_examples)]
     if missing: raise SignLLMError(f"the {args.train_split} split has no {', '.join(missing)} texts; choose --languages from what it has")
@@ -168,8 +182,9 @@ def train_translator(args) -> int:
     val_items = translation_items(translator, val_examples) if val_examples else []
     ckpt = files.stage2_ckpt if files.stage2_ckpt.exists() else None
     config = replace(Stage2Config(), epochs=args.stage2_epochs, seed=args.seed)
-    module, _ = train_stage2(translator, items, val_items, config, files.out / "stage2", ckpt, not args.no_progress,
-                             scale_from_args(args))
+    module, trainer = train_stage2(translator, items, val_items, config, files.out / "stage2", ckpt, not args.no_progress,
+                                   scale_from_args(args))
+    if not trainer.is_global_zero: return 0  # the other DDP processes are done; the first one writes
     save_translator(translator, files.translator)
     print(f"stage 2 done ({time.time() - started:.0f} s so far)")
     _report(translator, module, train_examples, val_examples, files)
@@ -189,11 +204,15 @@ def translate_parser() -> argparse.ArgumentParser:
         prog="signllm translate", description="Translate signing (a video, .pose or .skels file, or an OpenPose folder) into text.",
         epilog="examples:\n  signllm translate data/signer_video/human_signer.mp4 --verbose\n"
                "  signllm translate data/phoenix14t/dev.skels --index 2 --lang gloss --beam 4\n"
-               "  signllm translate clip.pose --model runs/translator/translator.safetensors",
+               "  signllm translate clip.pose --model runs/translator/translator.safetensors\n"
+               "  signllm translate word.pose --model fingerspelling --sign-language ase   (chapter 11)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="a video, a .pose file, a .skels file or an OpenPose folder")
-    p.add_argument("--model", metavar="FILE", help=f"translator file or training folder (default: the shipped data/{DEFAULT_TRANSLATOR})")
+    p.add_argument("--model", metavar="FILE", help="translator file, training folder, or a shipped model's name: translator "
+                   f"(the default, data/{DEFAULT_TRANSLATOR}) or fingerspelling (reads fingerspelled words, chapter 11)")
     p.add_argument("--lang", default=None, metavar="CODE", help="target language (default: the translator's first)")
+    p.add_argument("--sign-language", default=None, metavar="CODE",
+                   help="fingerspelling models: the alphabet to read (ase, gsg, sgg, tsm, ise); the same as --lang fs-CODE")
     p.add_argument("--beam", type=int, default=1, metavar="N", help="beam width (1 = greedy)")
     p.add_argument("--index", type=int, default=None, metavar="N", help="sentence of a .skels file (from 0; default 0)")
     p.add_argument("--lm", metavar="DIR", help="the Hugging Face model folder, if it moved since training")
@@ -207,7 +226,11 @@ def _model_path(model: str | None) -> Path:
             raise SignLLMError(f"no shipped translator at {path}; train one with `signllm train translator --out DIR` "
                                "and pass --model DIR")
         return path
+    from signllm.core import SHIPPED_MODELS
     path = Path(model)
+    if not path.exists() and model in SHIPPED_MODELS and model != "generator":  # a shipped model by its name
+        path = data_path(SHIPPED_MODELS[model])
+        if not path.is_file(): raise SignLLMError(f"the shipped model {model!r} is missing ({path}); reinstall the kit's data folder")
     return path / "translator.safetensors" if path.is_dir() else path
 
 # %% ../nbs/07c_translate_appendix.ipynb #166c444a
@@ -216,6 +239,12 @@ def translate_command(args) -> int:
     if args.beam < 1: raise SignLLMError(f"--beam must be at least 1, got {args.beam}")
     translator = load_translator(_model_path(args.model), lm=args.lm)
     language = args.lang or translator.config.languages[0]
+    if args.sign_language:  # fingerspelling: the alphabet to read, e.g. ase -> the target language fs-ase
+        from signllm.data import sign_language
+        spelled = f"fs-{sign_language(args.sign_language).code}"
+        if args.lang and args.lang != spelled:
+            raise SignLLMError(f"--lang {args.lang} and --sign-language {args.sign_language} disagree; give one of them")
+        language = spelled
     target_language(language, translator.config.languages)  # fail before the slow extraction
     pose = check_signer(load_pose(args.input, args.index, what="input"), Path(args.input).name).to_sign50()
     tokens = translator.tokens(pose)
