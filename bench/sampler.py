@@ -12,6 +12,13 @@ sampling reaches at the end of its budget (the mean of its last three measuremen
 sampling needs to reach it. Target from the issue: ratio <= 0.75 (at least 25% less time). Whatever it is is printed.
 
 Run: .venv/bin/python bench/sampler.py [--steps 600] [--seeds 0 1 2] [--arms uniform priority priority+rl] [--plot bench_sampler.png]
+     .venv/bin/python bench/sampler.py --corpus fingerspelling --seeds 0 1 2 3 4 --steps 300
+       (issue #16: the mixed corpus of chapter 11 — five alphabets of different size and difficulty: 120 English words
+       in ASL, 30 words in each of DGS, DSGS, TID and LIS, composed from the real letter clips; validation on 8 held-out
+       words per alphabet, split by word as in chapter 11)
+     Measured 2026-12-02 on 2 busy shared CPU cores (load average ~8), --corpus fingerspelling, 5 seeds, 300 steps:
+       final validation loss uniform 1.216 (mean of 5), priority 1.252; priority reached uniform's final loss in 1 of 5
+       seeds (ratio 1.19 there), never in the other 4 -> no speed-up (target <= 0.75). 20 min for the 10 runs.
 
 Measured 2026-11-28 on 2 CPU cores (one thread per run), defaults: uniform 59 s a run, priority 61 s; time ratios
 1.04, never, 1.02 -> mean 1.03, i.e. no gain (target: <= 0.75). The RL arm adds a DTW reward per step and takes
@@ -80,11 +87,20 @@ def main():
     p.add_argument("--batch-size", type=int, default=4, help="sequences per language per step (default 4: 4 of the 5 "
                    "DGS sentences, 4 of the 39 ASL words, so the sampler has a choice in both groups)")
     p.add_argument("--plot", default=None, help="write the curves to this PNG")
+    p.add_argument("--corpus", default="phoenix+asl", choices=["phoenix+asl", "fingerspelling"],
+                   help="phoenix+asl (default: 5 PHOENIX sentences + 39 ASL words) or fingerspelling (chapter 11's five alphabets)")
     args = p.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
-    train = phoenix_generation_examples("train") + fingerspelled_examples()
-    val = phoenix_generation_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
+    if args.corpus == "fingerspelling":
+        from signllm.fingerspelling import ALPHABETS, reader_words
+        words = reader_words()
+        sizes = {"ase": 120, "gsg": 30, "sgg": 30, "tsm": 30, "ise": 30}  # languages of different size (and difficulty)
+        train = [e for lang in ALPHABETS for e in fingerspelled_examples(words[lang][0][:sizes[lang]], lang)]
+        val = [e for lang in ALPHABETS for e in fingerspelled_examples(words[lang][1][:8], lang)]
+    else:
+        train = phoenix_generation_examples("train") + fingerspelled_examples()
+        val = phoenix_generation_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
     print(f"train: {len(train)} sequences; validation: {len(val)} held-out sequences; {args.steps} steps per run, "
           f"seeds {args.seeds}")
     curves = {arm: [] for arm in args.arms}

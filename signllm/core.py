@@ -80,6 +80,7 @@ def data_path(*parts: str) -> Path:
 SHIPPED_MODELS = {  # name -> file under data/ (small models the kit's own commands trained; see data/README.md)
     "generator": "models/generator-tiny.safetensors",  # `signllm generate --engine model`
     "translator": "models/translator-phoenix-tiny.safetensors",  # `signllm translate`
+    "fingerspelling": "models/reader-fingerspelling.safetensors",  # `signllm translate --model fingerspelling` (chapter 11)
 }
 
 # %% ../nbs/00_core_appendix.ipynb #3c219ee0

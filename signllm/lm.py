@@ -39,6 +39,10 @@ class TargetLanguage:
 TARGET_LANGUAGES = {
     "de": TargetLanguage("de", "German", "Gebärden → Deutsch: "),
     "gloss": TargetLanguage("gloss", "DGS glosses", "Gebärden → Glossen: "),
+    # fingerspelled words (chapter 11): the written word, read from one of the five shipped alphabets
+    **{f"fs-{sign}": TargetLanguage(f"fs-{sign}", f"{name} words fingerspelled in {sign}", f"{sign} → {spoken}: ")
+       for sign, spoken, name in (("ase", "en", "English"), ("gsg", "de", "German"), ("sgg", "de", "German"),
+                                  ("tsm", "tr", "Turkish"), ("ise", "it", "Italian"))},
 }
 
 def target_language(code: str,  # e.g. "de"

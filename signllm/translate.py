@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .core import SHIPPED_MODELS, SignLLMError
-from .pose import Pose
+from .pose import SIGN50, Pose
 from .training import read_safetensors, write_safetensors
 from .metrics import TranslationScores, translation_scores
 from .vqsign import vqsign_from_state, vqsign_state
@@ -26,9 +26,9 @@ from .cra import CRAVocab, SignTokenizer
 from .lm import FrozenLM, HFCausalLM, TranslationExample, kit_lm_from_state, pad_batch, target_language
 
 # %% auto #0
-__all__ = ['TranslationItem', 'TRANSLATOR_FORMAT', 'DEFAULT_TRANSLATOR', 'SignProjection', 'TranslatorConfig', 'SignTokens',
-           'Translator', 'translation_items', 'beam_search', 'tokenizer_fingerprint', 'save_translator',
-           'load_translator', 'Evaluation', 'evaluate']
+__all__ = ['VIEWS', 'TranslationItem', 'TRANSLATOR_FORMAT', 'DEFAULT_TRANSLATOR', 'SignProjection', 'signing_view',
+           'TranslatorConfig', 'SignTokens', 'Translator', 'translation_items', 'beam_search', 'tokenizer_fingerprint',
+           'save_translator', 'load_translator', 'Evaluation', 'evaluate']
 
 # %% ../nbs/07a_translate.ipynb #2a0e98a6
 class SignProjection(nn.Module):
@@ -48,6 +48,19 @@ class SignProjection(nn.Module):
         return self.anchor + self.mlp(x)  # (..., lm_dim)
 
 # %% ../nbs/07a_translate.ipynb #601cc5b9
+VIEWS = ("body", "hand")
+
+def signing_view(pose: Pose, view: str = "body") -> Pose:
+    "The pose as a translator sees it: unchanged, or (`hand`) only the shoulders and the dominant hand, as a right hand."
+    if view == "body": return pose
+    pose = pose.to_sign50()
+    right, left = (pose.mask[:, SIGN50.slice(h)].mean() for h in ("RIGHT_HAND", "LEFT_HAND"))
+    if left > right: pose = pose.mirror()  # a left-handed signer, seen as a right-handed one
+    keep = np.zeros(SIGN50.n_joints, bool)
+    keep[SIGN50.slice("RIGHT_HAND")] = True
+    keep[[SIGN50.index("BODY", "LEFT_SHOULDER"), SIGN50.index("BODY", "RIGHT_SHOULDER")]] = True  # for the normalisation
+    return pose.replace(confidence=np.where(keep[None], pose.confidence, 0).astype(np.float32))
+
 @dataclass(frozen=True)
 class TranslatorConfig:
     "The translator's own settings (saved with its weights)."
@@ -55,11 +68,13 @@ class TranslatorConfig:
     hidden: int = 256  # width of the projection MLP
     max_sign_tokens: int = 256  # longest sign-word sequence it reads (~40 s of signing)
     max_new_tokens: int = 300  # longest output, in language-model tokens
+    view: str = "body"  # what the tokenizer sees: "body" (the whole pose) or "hand" (shoulders + dominant hand; chapter 11)
 
     def __post_init__(self):
         object.__setattr__(self, "languages", tuple(self.languages))
         if not self.languages: raise SignLLMError("a translator needs at least one target language")
         for code in self.languages: target_language(code)
+        if self.view not in VIEWS: raise SignLLMError(f"view must be one of {', '.join(VIEWS)}, got {self.view!r}")
 
 class SignTokens(NamedTuple):
     "A pose as sign tokens."
@@ -89,7 +104,7 @@ class Translator(nn.Module):
 
     def tokens(self, pose: Pose) -> SignTokens:
         "The sign tokens of a pose."
-        characters = self.tokenizer.characters(pose)
+        characters = self.tokenizer.characters(signing_view(pose, self.config.view))
         return SignTokens(characters, self.tokenizer.vocab.encode(characters))
 
 # %% ../nbs/07a_translate.ipynb #9477b615
@@ -150,7 +165,7 @@ def translation_items(translator: Translator, examples: Sequence[TranslationExam
                       languages: Sequence[str] | None = None) -> list[TranslationItem]:
     "(sign word ids, language, text) for every example and target language it has; tokenised once."
     languages = list(languages or translator.config.languages)
-    words = translator.tokenizer.words([e.pose for e in examples])
+    words = translator.tokenizer.words([signing_view(e.pose, translator.config.view) for e in examples])
     return [(w, lang, e.texts[lang]) for lang in languages for w, e in zip(words, examples) if lang in e.texts]
 
 # %% ../nbs/07a_translate.ipynb #b1d3dffb
@@ -195,7 +210,7 @@ def translate(self: Translator, poses: Pose | Sequence[Pose], language: str = "d
     "Pose(s) -> text in `language`."
     target_language(language, self.config.languages)  # fail before tokenising
     if isinstance(poses, Pose): return self.generate(self.tokens(poses).words, language, beam)
-    return [self.generate(w, language, beam) for w in self.tokenizer.words(list(poses))]
+    return [self.generate(w, language, beam) for w in self.tokenizer.words([signing_view(p, self.config.view) for p in poses])]
 
 # %% ../nbs/07a_translate.ipynb #1919e72f
 def tokenizer_fingerprint(tokenizer: SignTokenizer) -> str:
