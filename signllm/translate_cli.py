@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import json
 import time
 from dataclasses import replace
@@ -239,9 +238,6 @@ def translate_command(args) -> int:
     "The body of `signllm translate`."
     if args.beam < 1: raise SignLLMError(f"--beam must be at least 1, got {args.beam}")
     translator = load_translator(_model_path(args.model), lm=args.lm)
-    if args.model == "fingerspelling":  # say it before the reading, not only in chapter 11 (issue #16 is open)
-        print("note: the shipped fingerspelling reader does not yet read words it never saw (held-out ASL CER 0.77; "
-              "letter templates: 0.21); see chapter 11", file=sys.stderr)
     language = args.lang or translator.config.languages[0]
     if args.sign_language:  # fingerspelling: the alphabet to read, e.g. ase -> the target language fs-ase
         from signllm.data import sign_language
@@ -259,6 +255,9 @@ def translate_command(args) -> int:
         print(f"{len(tokens.words)} sign words: " + " ".join(
             str(w) if w < translator.tokenizer.vocab.n_chars else "[" + " ".join(map(str, spelled[w])) + "]" for w in tokens.words))
         print(f"prompt: {TARGET_LANGUAGES[language].prompt!r} + {len(tokens.words)} projected sign tokens")
+    if args.model == "fingerspelling":  # said on every reading, not only in chapter 11 (issue #16 is open); text stays last
+        print("note: the shipped fingerspelling reader does not yet read words it never saw (held-out ASL CER 0.77; "
+              "letter templates: 0.21); see chapter 11")
     print(translator.generate(tokens.words, language, args.beam))
     return 0
 

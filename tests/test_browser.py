@@ -71,6 +71,7 @@ def lab(tmp_path_factory):
     server = subprocess.Popen([str(Path(sys.executable).parent / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1",
                                f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO}",
                                f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+                               f"--FileCheckpoints.checkpoint_dir={tmp / 'checkpoints'}",  # not nbs/.ipynb_checkpoints
                                "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0",
                                *(["--allow-root"] if os.geteuid() == 0 else [])],
                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
