@@ -13,26 +13,14 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from whole_process import run  # bench/: one timing of a whole process
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def run(cmd: list, env: dict | None = None) -> tuple[float, float, str]:
-    "(wall seconds, peak RSS MiB, stderr) of one whole process; fails loudly if the command fails."
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    err = proc.stderr.read().decode()  # read before waiting: a full pipe would block the child
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage (ru_maxrss in KiB on Linux)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode: raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, err
 
 
 def import_times(cmd: list) -> tuple[list, bool]:

@@ -17,11 +17,11 @@ Run: .venv/bin/python bench/generate.py [--runs 3] [--pace slow]
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from whole_process import run  # bench/: one timing of a whole process
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -48,19 +48,6 @@ with open(out, "wb") as f: result.pose.write(f)
 '''
 
 
-def run(cmd: list) -> tuple[float, float]:
-    "(wall seconds, peak RSS MiB) of one whole process; fails loudly if the command fails."
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage (ru_maxrss in KiB on Linux)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr.read().decode()[-2000:]}")
-    proc.stderr.close()
-    return seconds, usage.ru_maxrss / 1024
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per command (median reported; at least 3)")
@@ -82,7 +69,7 @@ def main(argv=None) -> int:
         memory = {name: [] for name in commands}
         for _ in range(runs):
             for name, cmd in commands.items():
-                seconds, mib = run(cmd)
+                seconds, mib, _ = run(cmd)
                 times[name].append(seconds); memory[name].append(mib)
         from signllm.pose import read_pose
         from signllm.render import MP4_OPTIONS, count_frames
