@@ -27,7 +27,7 @@ from .generator import Lexicon, compose, default_lexicon, letter_core, lowercase
 __all__ = ['ALPHABETS', 'NO_AUGMENT', 'HELD_OUT_DISTORTION', 'TRANSITION', 'word_list', 'split_by_word', 'Augment', 'spell_word',
            'distort', 'SpelledWord', 'build_corpus', 'cer', 'ReadingScore', 'reading_score', 'hand_features',
            'NearestWord', 'LetterTemplates', 'reading_language', 'noisy_spelling', 'ReaderConfig', 'reader_words',
-           'pretrain_reading_lm', 'lm_pairs']
+           'pretrain_reading_lm', 'lm_pairs', 'frame_letters', 'letter_purity']
 
 # %% ../nbs/11_fingerspelling.ipynb #e3176f49
 ALPHABETS = ("ase", "gsg", "sgg", "tsm", "ise")  # the five shipped alphabets (data/fingerspelling)
@@ -209,17 +209,19 @@ class ReaderConfig:
     copies: int = 3  # augmented variations per training word
     lm_words: int = 2000  # text-only words per language for the LM (test words removed)
     lm_dim: int = 64
-    lm_steps: int = 1500
+    lm_steps: int = 3000
     lm_batch: int = 32
-    codebook: int = 64  # VQ-Sign characters
-    objective: str = "context"  # VQ-Sign objective (chapter 04); "reconstruction" did no better in our trials
+    lm_noise: float = 1.0  # Gaussian noise on the LM's input embeddings while it learns (× their std), see below
+    codebook: int = 128  # VQ-Sign characters (five alphabets, one signer each: 64 were too few)
+    objective: str = "reconstruction"  # VQ-Sign objective (chapter 04): "context" tokens barely name letters, see below
     downsample: int = 2  # frames per VQ-Sign character
-    view: str = "body"  # what the tokenizer sees (chapter 07a's signing_view); "hand" did no better in our trials
-    vq_epochs: int = 15  # 20 steps each
-    mmd_weight: float = 1.0  # 0: the ablation without the MMD term
-    align_steps: int = 100  # word-token MMD steps after VQ-Sign (chapter 07b)
-    stage2_epochs: int = 60  # 10 steps each
+    view: str = "hand"  # what the tokenizer sees (chapter 07a's signing_view): shoulders + the dominant hand
+    vq_epochs: int = 120  # 20 steps each
+    mmd_weight: float = 0.0  # MMD next to the VQ-Sign loss (stage 1): > 0 moves the encoder too, see below
+    align_steps: int = 100  # MMD steps aligning the projected sign words with the letters (chapter 07b); 0: no MMD
+    stage2_epochs: int = 300  # 10 steps each
     stage2_batch: int = 32
+    token_dropout: float = 0.1  # stage 2 drops each sign word with this probability: shorter letters, as when faster
     seed: int = 0
 
 def reader_words(config: ReaderConfig = ReaderConfig()) -> dict[str, tuple[list[str], list[str]]]:
@@ -242,7 +244,9 @@ def pretrain_reading_lm(pairs: Sequence[tuple[str, str]],  # (prompt, word)
         rows = [lm_example(vocab, p, w, vocab.encode(noisy_spelling(w, rng, letters[p])))
                 for p, w in (pairs[i] for i in rng.integers(len(pairs), size=config.lm_batch))]
         inputs, targets = pad_batch([r[0] for r in rows], CHAR_PAD), pad_batch([r[1] for r in rows], -100)
-        _, loss = model(model.embedding(inputs), targets)
+        embeds = model.embedding(inputs)  # (B, T, dim); noise: a projected sign token is near a letter, not on it
+        if config.lm_noise: embeds = embeds + config.lm_noise * embeds.detach().std() * torch.randn_like(embeds)
+        _, loss = model(embeds, targets)
         optimizer.zero_grad(); loss.backward(); optimizer.step(); cosine.step()
         losses.append(loss.item())
     return KitLM(model.eval(), vocab), losses
@@ -253,3 +257,23 @@ def lm_pairs(words: dict[str, tuple[list[str], list[str]]], config: ReaderConfig
     test = {w for _, t in words.values() for w in t}
     return [(target_language(reading_language(lang)).prompt, w) for lang in words
             for w in word_list(lang, config.lm_words, pool=40000) if w not in test]
+
+# %% ../nbs/11_fingerspelling.ipynb #510550fa
+def frame_letters(pose: Pose) -> np.ndarray:
+    "(T,) the letter under each frame of a corpus example (`~` between letters), from the composer's segments."
+    if "segments" not in pose.meta: raise SignLLMError("not a corpus example (made by spell_word): it has no letter segments")
+    labels, tempo = np.full(pose.n_frames, TRANSITION, dtype=object), pose.meta.get("tempo", 1.0)
+    for s in pose.meta["segments"]: labels[int(s.start / tempo):int(s.end / tempo)] = s.label.split(":", 1)[1]
+    return labels
+
+def letter_purity(tokens: Sequence[np.ndarray],  # token ids per example, one per `step` frames
+                  poses: Sequence[Pose], step: int = 2) -> float:
+    "Share of letter frames whose token's most common letter is their own (transitions left out)."
+    by_token: dict[int, list[str]] = {}
+    for ids, pose in zip(tokens, poses):
+        labels = frame_letters(pose)
+        for i, t in enumerate(ids):
+            letter = labels[min(i * step + step // 2, len(labels) - 1)]
+            if letter != TRANSITION: by_token.setdefault(int(t), []).append(letter)
+    if not by_token: raise SignLLMError("no letter frames to measure")
+    return sum(max(map(ls.count, set(ls))) for ls in by_token.values()) / sum(map(len, by_token.values()))

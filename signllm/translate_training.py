@@ -28,7 +28,7 @@ from .translate import SignProjection, TranslationItem, Translator, TranslatorCo
 
 # %% auto #0
 __all__ = ['AlignConfig', 'build_tokenizer', 'word_points', 'align_words', 'alignment_test', 'AlignedVQSignModule',
-           'Stage1Result', 'train_stage1', 'Stage2Config', 'TranslatorModule', 'train_stage2']
+           'Stage1Result', 'train_stage1', 'Stage2Config', 'stage2_loader', 'TranslatorModule', 'train_stage2']
 
 # %% ../nbs/07b_translate_training.ipynb #2b8a27c6
 @dataclass(frozen=True)
@@ -163,6 +163,16 @@ class _Cycle(torch.utils.data.Dataset):
     def __len__(self): return self.length
     def __getitem__(self, i): return self.items[i % len(self.items)]
 
+def stage2_loader(items: Sequence[TranslationItem], config: Stage2Config) -> torch.utils.data.DataLoader:
+    "Batches of an epoch (steps_per_epoch × batch_size items), seeded; over the epochs every item is used."
+    items, per_epoch = list(items), config.steps_per_epoch * config.batch_size
+    generator = torch.Generator().manual_seed(config.seed)
+    if len(items) <= per_epoch:  # few items (PHOENIX): each epoch cycles through all of them, shuffled
+        return torch.utils.data.DataLoader(_Cycle(items, per_epoch), batch_size=config.batch_size, shuffle=True,
+                                           collate_fn=list, generator=generator)
+    sampler = torch.utils.data.RandomSampler(items, num_samples=per_epoch, generator=generator)  # a new subset each epoch
+    return torch.utils.data.DataLoader(items, batch_size=config.batch_size, sampler=sampler, collate_fn=list)
+
 # %% ../nbs/07b_translate_training.ipynb #d3ff277c
 class TranslatorModule(pl.LightningModule):
     "Stage 2: trains only the projection of a Translator; validates by translating (BLEU-4 per language)."
@@ -217,9 +227,7 @@ def train_stage2(translator: Translator, train_items: Sequence[TranslationItem],
     if ckpt_path is not None:
         check_resume(ckpt_path, {"fingerprint": fingerprint}, "stage-2 (made with another tokenizer)", "signllm train translator")
     pl.seed_everything(config.seed, verbose=False)
-    loader = torch.utils.data.DataLoader(_Cycle(train_items, config.steps_per_epoch * config.batch_size),
-                                         batch_size=config.batch_size, shuffle=True, collate_fn=list,
-                                         generator=torch.Generator().manual_seed(config.seed))
+    loader = stage2_loader(train_items, config)
     val_loader = (torch.utils.data.DataLoader(list(val_items), batch_size=len(val_items), collate_fn=list)
                   if val_items else None)
     module = TranslatorModule(translator, asdict(config), fingerprint)

@@ -11,12 +11,13 @@ import torch
 from signllm.core import SHIPPED_MODELS, data_path
 from signllm.pose import read_pose, write_pose
 from signllm.fingerspelling import (ALPHABETS, HELD_OUT_DISTORTION, ReaderConfig, build_corpus, cer, lm_pairs,
-                                    reader_words, reading_language, spell_word)
+                                    reader_words, reading_language, reading_score, spell_word)
 from signllm.fingerspelling_cli import train_reader_main
 from signllm.translate_cli import translate_main
 
 SHIPPED = data_path(SHIPPED_MODELS["fingerspelling"])
 needs_reader = pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped fingerspelling reader")
+READ_LIMITS = {"ase": 0.35, "gsg": 0.4, "sgg": 0.35, "tsm": 0.4, "ise": 0.3}  # CER on the first 20 held-out words; chapter 11 reports all 60
 
 
 def run(main, argv):
@@ -63,19 +64,19 @@ def test_translate_command_on_held_out_pose_files(tmp_path):
         assert out.strip().splitlines()[-1].strip().isalpha()  # the text is the last line: letters
     word, path = held_out_pose(tmp_path, "ase", 0)
     code, out, _ = run(translate_main, [path, "--model", "fingerspelling", "--verbose"])  # default alphabet: ase
-    lines = out.strip().splitlines()  # input, characters, words, prompt, the note that it does not generalise yet, the text
+    lines = out.strip().splitlines()  # input, characters, words, prompt, the note (one signer, chapter 11), the text
     assert code == 0 and len(lines) == 6 and "ase → en" in out and lines[-2].startswith("note: ")
 
 
 @needs_reader
-@pytest.mark.xfail(strict=True, reason="the shipped reader does not read unseen words yet: held-out ASL CER 0.77 (issue #16 target 0.25)")
-def test_shipped_reader_reads_held_out_words(tmp_path):
-    errors = []
-    for i in range(6):
-        word, path = held_out_pose(tmp_path, "ase", i)
-        code, out, err = run(translate_main, [path, "--model", "fingerspelling"])
-        errors.append(cer(out.strip().splitlines()[-1], word))
-    assert np.mean(errors) <= 0.5, errors  # flips to a pass (and strict xfail to a failure) when a reader works
+def test_shipped_reader_reads_held_out_words():
+    "Held-out words of every alphabet, distorted beyond training: far below the nearest-word floor (CER 0.5-0.6)."
+    from signllm.translate import load_translator
+    reader, words = load_translator(data_path(SHIPPED_MODELS["fingerspelling"])), reader_words(ReaderConfig())
+    for lang, limit in READ_LIMITS.items():
+        examples = build_corpus({lang: words[lang][1][:20]}, augment=HELD_OUT_DISTORTION, seed=1)
+        score = reading_score(reader.translate([e.pose for e in examples], reading_language(lang)), [e.word for e in examples])
+        assert score.cer <= limit, (lang, score)
 
 
 @needs_reader

@@ -253,3 +253,17 @@ def test_cached_decoding_equals_full_recomputation(kit_lm):
         assert torch.allclose(logits, full[:, t], atol=1e-5)
     kept = kit_lm.reorder_cache(cache, torch.tensor([2, 2]))
     assert torch.allclose(kit_lm.next_logits(embeds[:2, :1], kept)[0][0], kit_lm.logits(torch.cat([embeds[2], embeds[0, :1]])[None])[0, -1], atol=1e-5)
+
+
+def test_stage2_uses_every_item_when_an_epoch_holds_fewer():
+    "Regression (issue #16): an epoch of 320 items used to draw only the first 320 of a larger corpus, every epoch."
+    from signllm.translate_training import Stage2Config, stage2_loader
+    items = [(None, "x", str(i)) for i in range(1000)]
+    loader = stage2_loader(items, Stage2Config(steps_per_epoch=10, batch_size=32, seed=3))
+    epochs = [[t for batch in loader for _, _, t in batch] for _ in range(8)]
+    assert all(len(e) == 320 and len(set(e)) == 320 for e in epochs)  # an epoch: 320 distinct items
+    assert len({t for e in epochs for t in e}) > 900 and epochs[0] != epochs[1]  # a new subset each epoch
+    again = stage2_loader(items, Stage2Config(steps_per_epoch=10, batch_size=32, seed=3))
+    assert [t for batch in again for _, _, t in batch] == epochs[0]  # seeded
+    few = stage2_loader(items[:5], Stage2Config(steps_per_epoch=10, batch_size=10))
+    assert sorted(t for batch in few for _, _, t in batch) == sorted([str(i) for i in range(5)] * 20)  # small: cycles
