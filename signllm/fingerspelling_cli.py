@@ -115,6 +115,5 @@ def train_reader_main(argv: list[str] | None = None) -> int:
     "Entry point of `signllm train reader` (exit code 2 with one line on stderr on bad input)."
     args = reader_parser().parse_args(argv)
     def body():
-        import signllm.translate_training  # imports Lightning, which sets its log levels: before quiet_lightning
         with quiet_lightning(), torch_threads(1): return train_reader_command(args)
     return run_command("signllm train reader", body, "interrupted; nothing was written")

@@ -165,6 +165,7 @@ NOISY_WARNINGS = (".*litlogger.*", ".*does not have many workers.*", ".*LeafSpec
 @contextmanager
 def quiet_lightning():
     "Silence Lightning's info logs and known harmless warnings (for the command line)."
+    import pytorch_lightning  # noqa: F401  its first import sets its loggers' levels: import it before lowering them
     loggers = [logging.getLogger(n) for n in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning.fabric")]
     levels = [l.level for l in loggers]
     with warnings.catch_warnings():
