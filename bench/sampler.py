@@ -70,11 +70,11 @@ class ValidationClock(pl.Callback):
     def curve(self) -> Curve: return Curve(np.array(self.seconds), np.array(self.steps), np.array(self.losses))
 
 
-def run(arm: str, seed: int, steps: int, batch_size: int, train_examples, val_examples) -> Curve:
+def run(arm: str, seed: int, steps: int, batch_size: int, train_examples, val_examples, model=GENERATOR_TINY, **train) -> Curve:
     sampler, rl = {"uniform": ("uniform", 0.0), "priority": ("priority", 0.0), "priority+rl": ("priority", 0.05)}[arm]
     clock = ValidationClock(val_examples, EVAL_EVERY)
-    config = GeneratorTrainConfig(steps=steps, batch_size=batch_size, sampler=sampler, rl_weight=rl, seed=seed, val_every=10 ** 9)
-    train_generator(GENERATOR_TINY, config, train_examples, (), callbacks=[clock])
+    config = GeneratorTrainConfig(steps=steps, batch_size=batch_size, sampler=sampler, rl_weight=rl, seed=seed, val_every=10 ** 9, **train)
+    train_generator(model, config, train_examples, (), callbacks=[clock])
     return clock.curve()
 
 
@@ -87,17 +87,22 @@ def main():
     p.add_argument("--batch-size", type=int, default=4, help="sequences per language per step (default 4: 4 of the 5 "
                    "DGS sentences, 4 of the 39 ASL words, so the sampler has a choice in both groups)")
     p.add_argument("--plot", default=None, help="write the curves to this PNG")
+    p.add_argument("--json", default=None, help="write the per-seed results (ratios, final losses, curves) to this JSON file")
     p.add_argument("--corpus", default="phoenix+asl", choices=["phoenix+asl", "fingerspelling"],
                    help="phoenix+asl (default: 5 PHOENIX sentences + 39 ASL words) or fingerspelling (chapter 11's five alphabets)")
     args = p.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
-    if args.corpus == "fingerspelling":
+    model, train_options = GENERATOR_TINY, {}
+    if args.corpus == "fingerspelling":  # every group reads letters, as chapter 11b's speller (word dropout off)
+        from dataclasses import replace
         from signllm.fingerspelling import ALPHABETS, reader_words
+        from signllm.speller import spelled_examples
         words = reader_words()
         sizes = {"ase": 120, "gsg": 30, "sgg": 30, "tsm": 30, "ise": 30}  # languages of different size (and difficulty)
-        train = [e for lang in ALPHABETS for e in fingerspelled_examples(words[lang][0][:sizes[lang]], lang)]
-        val = [e for lang in ALPHABETS for e in fingerspelled_examples(words[lang][1][:8], lang)]
+        train = [e for lang in ALPHABETS for e in spelled_examples(words[lang][0][:sizes[lang]], lang)]
+        val = [e for lang in ALPHABETS for e in spelled_examples(words[lang][1][:8], lang)]
+        model, train_options = replace(GENERATOR_TINY, spelled=ALPHABETS), {"word_dropout": 0.0}
     else:
         train = phoenix_generation_examples("train") + fingerspelled_examples()
         val = phoenix_generation_examples("dev") + fingerspelled_examples(HELD_OUT_WORDS)
@@ -108,7 +113,7 @@ def main():
     with quiet_lightning():
         for seed in args.seeds:  # arms interleaved per seed: machine load hits all of them alike
             for arm in args.arms:
-                curves[arm].append(run(arm, seed, args.steps, args.batch_size, train, val))
+                curves[arm].append(run(arm, seed, args.steps, args.batch_size, train, val, model, **train_options))
                 c = curves[arm][-1]
                 print(f"  seed {seed} {arm:12} final val loss {final_loss(c):.4f}, {c.seconds[-1]:.0f} s training", flush=True)
     print(f"total bench time {time.time() - started:.0f} s")
@@ -116,12 +121,28 @@ def main():
     print(f"\n{'sampler':14}{'final val loss':>16}{'train s':>9}   time to reach uniform's final loss / uniform's time")
     for arm, cs in curves.items():
         ratios = time_ratios(base, cs)
+        reached = ratios[~np.isnan(ratios)]
         print(f"{arm:14}{np.mean([final_loss(c) for c in cs]):>16.4f}{np.mean([c.seconds[-1] for c in cs]):>9.0f}   "
               f"{' '.join(f'{r:.2f}' for r in ratios)}  -> mean {np.nanmean(ratios):.2f}"
+              + (f", spread (sd) {reached.std():.2f}, range {reached.min():.2f}-{reached.max():.2f}" if len(reached) else "")
               + (f" ({np.isnan(ratios).sum()} run(s) never reached it)" if np.isnan(ratios).any() else ""))
+    print(f"\n{'sampler':14}final val loss / uniform's, per seed (same seed)")
+    for arm, cs in curves.items():
+        rel = np.array([final_loss(c) / final_loss(b) for c, b in zip(cs, base)])
+        print(f"{arm:14}{' '.join(f'{r:.3f}' for r in rel)}  -> mean {rel.mean():.3f}, sd {rel.std():.3f}")
     if "priority" in curves:
         r = np.nanmean(time_ratios(base, curves["priority"]))
         print(f"\nPriority Learning Channel: ratio {r:.2f} -> {(r - 1):+.0%} time vs uniform (target: at least 25% less, i.e. <= -25%)")
+    if args.json:
+        import json
+        result = {"corpus": args.corpus, "steps": args.steps, "seeds": args.seeds, "batch_size": args.batch_size,
+                  "measured": time.strftime("%Y-%m-%d"), "arms": {}}
+        for arm, cs in curves.items():
+            result["arms"][arm] = {"time_ratio": [None if np.isnan(r) else round(float(r), 4) for r in time_ratios(base, cs)],
+                                   "final_loss": [round(final_loss(c), 5) for c in cs],
+                                   "curves": [{"seconds": c.seconds.round(2).tolist(), "val_loss": c.val_loss.round(5).tolist()} for c in cs]}
+        with open(args.json, "w") as f: json.dump(result, f, indent=1)
+        print(f"wrote {args.json}")
     if args.plot:
         import matplotlib; matplotlib.use("Agg")
         import matplotlib.pyplot as plt

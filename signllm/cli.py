@@ -293,6 +293,7 @@ DELEGATED = {  # command words -> (module, function taking the remaining argv, h
     ("train", "translator"): ("signllm.translate_cli", "train_translator_main", "sign -> text translator: MMD alignment + frozen LM (chapters 06, 07)"),
     ("train", "generator"): ("signllm.generator_cli", "train_generator_main", "learned text -> sign generator with the Priority Learning Channel (chapters 08, 09b)"),
     ("train", "reader"): ("signllm.fingerspelling_cli", "train_reader_main", "fingerspelling reader of five alphabets: VQ-Sign + MMD + frozen LM (chapter 11)"),
+    ("train", "speller"): ("signllm.speller_cli", "train_speller_main", "fingerspelling speller: the generator's ASL group reading letters (chapter 11b)"),
 }
 
 def _delegate(argv: list[str]) -> int | None:

@@ -212,7 +212,7 @@ class ReaderConfig:
     lm_steps: int = 3000
     lm_batch: int = 32
     lm_noise: float = 1.0  # Gaussian noise on the LM's input embeddings while it learns (× their std), see below
-    codebook: int = 128  # VQ-Sign characters (five alphabets, one signer each: 64 were too few)
+    codebook: int = 256  # VQ-Sign characters (five alphabets, one signer each: 64 were too few, 128 read ASL at 0.27)
     objective: str = "reconstruction"  # VQ-Sign objective (chapter 04): "context" tokens barely name letters, see below
     downsample: int = 2  # frames per VQ-Sign character
     view: str = "hand"  # what the tokenizer sees (chapter 07a's signing_view): shoulders + the dominant hand

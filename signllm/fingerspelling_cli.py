@@ -65,6 +65,7 @@ def reader_parser() -> argparse.ArgumentParser:
     p.add_argument("--lm-steps", type=int, default=d.lm_steps, metavar="N")
     p.add_argument("--vq-epochs", type=int, default=d.vq_epochs, metavar="N", help="VQ-Sign epochs (20 steps each)")
     p.add_argument("--stage2-epochs", type=int, default=d.stage2_epochs, metavar="N", help="projection epochs (10 steps each)")
+    p.add_argument("--codebook", type=int, default=d.codebook, metavar="N", help="VQ-Sign codebook size (sign characters)")
     p.add_argument("--align-steps", type=int, default=d.align_steps, metavar="N",
                    help="MMD steps aligning the projected sign words with the letters; 0 trains the ablation without MMD")
     p.add_argument("--mmd-weight", type=float, default=d.mmd_weight, metavar="W", help="MMD next to the VQ-Sign loss (default 0)")
@@ -75,11 +76,11 @@ def reader_parser() -> argparse.ArgumentParser:
 def reader_config(args) -> ReaderConfig:
     "The ReaderConfig of the parsed arguments, checked."
     if args.align_steps < 0 or args.mmd_weight < 0: raise SignLLMError("--align-steps and --mmd-weight cannot be negative")
-    for name in ("words", "copies", "lm_steps", "vq_epochs", "stage2_epochs"):
+    for name in ("words", "copies", "codebook", "lm_steps", "vq_epochs", "stage2_epochs"):
         if getattr(args, name) < 1: raise SignLLMError(f"--{name.replace('_', '-')} must be at least 1")
     if args.words < 10: raise SignLLMError("--words must be at least 10 (20% of them are held out)")
     for lang in args.languages: reading_language(lang)
-    return ReaderConfig(languages=tuple(args.languages), words=args.words, copies=args.copies, lm_steps=args.lm_steps,
+    return ReaderConfig(languages=tuple(args.languages), words=args.words, copies=args.copies, lm_steps=args.lm_steps, codebook=args.codebook,
                         vq_epochs=args.vq_epochs, stage2_epochs=args.stage2_epochs, mmd_weight=args.mmd_weight,
                         align_steps=args.align_steps, seed=args.seed)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
+import torch
 
 from .core import SHIPPED_MODELS, SignLLMError, atomic_path, check_input_file, data_path, run_command
 from .pose import SIGN50, Pose
@@ -22,17 +23,17 @@ from .data import SignLanguage, sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose, wrist_speed
 from .training import (add_scale_arguments, check_config, config_from_json, quiet_lightning, read_safetensors,
                               resume_checkpoint, scale_from_args, write_safetensors)
-from .generator import generate as lexicon_generate
+from .generator import generate as lexicon_generate, split_words
 from .generator_model import (GENERATOR_BASE, GENERATOR_TINY, MISMATCH, MODES, GeneratorConfig, SignGenerator,
-                                     SignGroup, Vocab, grown_embedding, nearest_sentence, text_words)
+                                     SignGroup, Vocab, grown_embedding, letter_tokens, nearest_sentence, text_words)
 # signllm.generator_training (Lightning) is imported inside the training command only, so that
 # `signllm generate --engine model` runs without loading Lightning.
 
 # %% auto #0
 __all__ = ['FORMAT', 'DEFAULT_CHECKPOINT', 'TRAIN_LANGUAGES', 'save_generator', 'load_generator', 'default_generator',
            'parse_prompt', 'unknown_words', 'model_covers', 'generate_with_model', 'generate_auto', 'to_phoenix_units',
-           'Scores', 'score_system', 'baseline_outputs', 'back_translation_bleu', 'results_table', 'generator_parser',
-           'train_generator_command', 'train_generator_main']
+           'Scores', 'score_system', 'baseline_outputs', 'back_translation_bleu', 'results_table', 'with_group',
+           'generator_parser', 'train_generator_command', 'train_generator_main']
 
 # %% ../nbs/09d_generator_appendix.ipynb #ac266a36
 FORMAT = "signllm-generator"
@@ -114,9 +115,11 @@ def parse_prompt(prompt: str) -> tuple[str, str | None]:
 def unknown_words(text: str,  # spoken-language text
                   lang: str | SignLanguage,  # one of the model's sign languages (a SignLanguage passes through)
                   checkpoint: str | Path | None = None) -> list[str]:
-    "Words of `text` the generator never saw in training for `lang`."
+    "Words of `text` the generator never saw in training for `lang` (a spelling group: words with a letter it never saw)."
     model = default_generator(checkpoint)
-    spoken = model.languages[model.check_language(lang).code]
+    code = model.check_language(lang).code
+    spoken = model.languages[code]
+    if code in model.config.spelled: return [w for w in split_words(text, spoken) if any(t not in model.words for t in letter_tokens(w, spoken))]
     return [w for w in text_words(text, spoken) if f"{spoken}:{w}" not in model.words]
 
 def model_covers(text: str,  # spoken-language text
@@ -219,6 +222,36 @@ def results_table(rows: Sequence[Scores], bleus: Sequence[float | None] | None =
         lines.append(f"{r.system:30}{r.dtw.mean():>22.4f}{r.speed.mean():>18.2f}{r.frames.mean():>8.0f}"
                      f"{'n/a' if b is None else f'{b:.1f}':>19}")
     return "\n".join(lines)
+
+# %% ../nbs/09d_generator_appendix.ipynb #1265f114
+def with_group(base: SignGenerator,  # the model to copy
+               donor: SignGenerator,  # a model with a group for `code` (the same architecture)
+               code: str,  # the sign language whose group is taken from `donor`
+               ) -> SignGenerator:
+    "A copy of `base` whose group for `code` is `donor`'s; every other group (and its embedding rows) is kept bit for bit."
+    code = donor.check_language(code).code
+    if base.config.mode != "mlsf" or donor.config.mode != "mlsf": raise SignLLMError("with_group works on mlsf models only")
+    spelled = tuple(c for c in dict.fromkeys([*base.config.spelled, *donor.config.spelled])
+                    if (c == code) == (c in donor.config.spelled))  # the donor decides how `code` reads
+    config = replace(base.config, spelled=spelled)
+    if replace(donor.config, spelled=spelled) != config:
+        raise SignLLMError("the two models have different architectures; train the donor with the base model's configuration")
+    out = SignGenerator(config)
+    sources = {c: (donor if c == code else base) for c in [*base.languages, *([code] if code not in base.languages else [])]}
+    for c, source in sources.items():
+        out.languages[c], out.units[c] = source.languages[c], source.units.get(c, "")
+        out.groups[c] = type(source.groups[c])(config)
+        out.groups[c].load_state_dict(source.groups[c].state_dict())
+    def owned(source, c):  # the vocabulary rows group `c` of `source` reads: its spoken language's tokens
+        return [t for t in source.words.tokens[4:] if t.startswith(f"{source.languages[c]}:")]
+    rows = {t: (s, s.words.index[t]) for c, s in sources.items() for t in owned(s, c)}
+    out.words = Vocab(list(rows))
+    out.word_embedding = grown_embedding(out.word_embedding, len(out.words))
+    with torch.no_grad():
+        out.word_embedding.weight[:4] = base.word_embedding.weight[:4]  # <pad> <unk> <bos> <eos>
+        for t, (s, row) in rows.items(): out.word_embedding.weight[out.words.index[t]] = s.word_embedding.weight[row]
+    out.info = {**base.info, f"{code} group": donor.info}
+    return out.eval()
 
 # %% ../nbs/09d_generator_appendix.ipynb #d869773c
 TRAIN_LANGUAGES = {"gsg": "the PHOENIX14T sentences (train; dev for validation)",

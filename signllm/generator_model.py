@@ -16,14 +16,14 @@ from fastcore.basics import patch
 from .core import SignLLMError
 from .pose import SIGN50, Pose
 from .data import SignLanguage, sign_language
-from .generator import split_words, word_key
+from .generator import lowercase, split_words, word_key
 
 # %% auto #0
-__all__ = ['MODES', 'GENERATOR_TINY', 'GENERATOR_BASE', 'MISMATCH', 'text_words', 'word_overlap', 'nearest_sentence', 'Vocab',
-           'text_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'positions', 'causal_mask', 'padding_mask',
-           'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'grown_embedding', 'SignGenerator', 'language_tag',
-           'PoseBatch', 'pad_ids', 'Example', 'GeneratorLoss', 'Prediction', 'previous_frames', 'future_targets',
-           'Generated']
+__all__ = ['SPACE', 'MODES', 'GENERATOR_TINY', 'GENERATOR_BASE', 'MISMATCH', 'text_words', 'word_overlap', 'nearest_sentence',
+           'Vocab', 'text_tokens', 'letter_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'positions',
+           'causal_mask', 'padding_mask', 'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'grown_embedding',
+           'SignGenerator', 'language_tag', 'PoseBatch', 'pad_ids', 'Example', 'GeneratorLoss', 'Prediction',
+           'previous_frames', 'future_targets', 'Generated']
 
 # %% ../nbs/09b_generator_model.ipynb #2ed05157
 def text_words(text: str, spoken: str = "de") -> list[str]:
@@ -63,6 +63,13 @@ class Vocab:
 def text_tokens(text: str, spoken: str) -> list[str]:
     "Encoder tokens of a text: 'de:regen', 'en:rain', …"
     return [f"{spoken}:{w}" for w in text_words(text, spoken)]
+
+SPACE = "_"  # the letter token between two words
+
+def letter_tokens(text: str, spoken: str) -> list[str]:
+    "Encoder tokens of a text read letter by letter (a spelling group): 'en:letter-r', 'en:letter-a', …, '_' between words."
+    words = [lowercase(w, spoken) for w in split_words(text, spoken)]
+    return [f"{spoken}:letter-{ch}" for ch in SPACE.join(w for w in words) if ch.isalpha() or ch == SPACE]
 
 # %% ../nbs/09b_generator_model.ipynb #c80587b5
 class PoseSpace(nn.Module):
@@ -132,10 +139,12 @@ class GeneratorConfig:
     clip: float = 3.0  # generated coefficients are clipped to ±clip standard deviations
     max_glosses: int = 40  # longest gloss sequence (prompt2langgloss)
     votes: int = 2  # a generated frame is the mean of the last `votes` future predictions made for it (1 = no ensemble)
+    spelled: tuple[str, ...] = ()  # sign languages whose group reads letters, not words (fingerspelling, chapter 11)
 
     def __post_init__(self):
         if self.mode not in MODES: raise SignLLMError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.dim % self.heads: raise SignLLMError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        object.__setattr__(self, "spelled", tuple(self.spelled))  # a JSON list from a file is a tuple here
 
 GENERATOR_TINY = GeneratorConfig()  # the shipped checkpoint: ~0.2 M parameters per language, trains in minutes on CPU
 GENERATOR_BASE = GeneratorConfig(dim=256, heads=8, layers=4, feedforward=1024, components=64, max_frames=600)  # for real corpora
@@ -271,6 +280,12 @@ class SignGenerator(nn.Module):
 def language_tag(code: str) -> str: return f"<{code}>"
 
 @patch
+def input_tokens(self: SignGenerator, text: str, code: str) -> list[str]:
+    "What the group of sign language `code` reads: the text's words, or its letters if the group spells (config.spelled)."
+    spoken = self.languages[code]
+    return letter_tokens(text, spoken) if code in self.config.spelled else text_tokens(text, spoken)
+
+@patch
 def add_language(self: SignGenerator,
                  lang: str | SignLanguage,  # a sign language registered in signllm.data (or its code or name)
                  poses: Sequence[Pose],  # its training poses (SIGN50, 3D, at config.fps): fit the pose space
@@ -282,7 +297,7 @@ def add_language(self: SignGenerator,
     language = sign_language(lang)
     if language.code in self.groups: raise SignLLMError(f"the model already has a group for {language.code}")
     self.languages[language.code], self.units[language.code] = language.spoken_language, units
-    self.words.add([t for text in texts for t in text_tokens(text, language.spoken_language)])
+    self.words.add([t for text in texts for t in self.input_tokens(text, language.code)])
     self.word_embedding = grown_embedding(self.word_embedding, len(self.words))
     if self.config.mode == "prompt2langgloss":
         self.gloss_sets[language.code] = sorted({g for seq in glosses for g in seq.split()})
@@ -326,7 +341,7 @@ class Example(NamedTuple):
 def batch(self: SignGenerator, examples: Sequence[Example]) -> PoseBatch:
     "Tensors of some examples of one language."
     (lang,) = {e.lang for e in examples}
-    space, spoken = self.groups[lang].space, self.languages[lang]
+    space = self.groups[lang].space
     dev = next(self.parameters()).device  # built where the model is (CPU, or a GPU under Lightning)
     frames = [space.encode(torch.from_numpy(filled_frames(e.pose)).to(dev)) for e in examples]  # (T_i, k) each
     T, k = max(len(f) for f in frames), self.config.components
@@ -335,7 +350,7 @@ def batch(self: SignGenerator, examples: Sequence[Example]) -> PoseBatch:
     for i, f in enumerate(frames):
         n = len(f)
         target[i, :n], counter[i, :n], mask[i, :n] = f, torch.arange(1, n + 1, device=dev) / n, True
-    words, word_mask = (t.to(dev) for t in pad_ids([self.words.encode(text_tokens(e.text, spoken)) for e in examples]))
+    words, word_mask = (t.to(dev) for t in pad_ids([self.words.encode(self.input_tokens(e.text, lang)) for e in examples]))
     if self.config.mode == "mlsf": return PoseBatch(lang, words, word_mask, target, counter, mask)
     tagged = [self.glosses.encode([language_tag(lang), *e.glosses.split()]) for e in examples]
     tokens, token_mask = (t.to(dev) for t in pad_ids(tagged))
@@ -430,9 +445,9 @@ def encode_text(self: SignGenerator, text: str, language: SignLanguage,
                 glosses: Sequence[str] | str | None = None,  # prompt2langgloss: sign these glosses instead of translating
                 ) -> tuple[list[str], torch.Tensor]:
     "The encoder's input tokens (words, or tagged glosses) and their (1, S, dim) encoding by the language's group."
-    group, spoken = self.groups[language.code], self.languages[language.code]
+    group = self.groups[language.code]
     if self.config.mode == "mlsf":
-        tokens = text_tokens(text, spoken)
+        tokens = self.input_tokens(text, language.code)
         ids = self.words.encode(tokens)
         embedded = self.word_embedding(torch.tensor([ids or [Vocab.UNK]]))  # (1, S, dim); no words: one <unk>
         return tokens, group.encode(embedded, torch.ones(1, max(1, len(ids)), dtype=torch.bool))
@@ -474,9 +489,9 @@ def sign(self: SignGenerator,
          ) -> Generated:
     "Generate the signing of `text` in `lang` with its provenance."
     language = self.check_language(lang)
-    code, group, spoken = language.code, self.groups[language.code], self.languages[language.code]
+    code, group = language.code, self.groups[language.code]
     was_training = self.training; self.eval()
-    unknown = [t.split(":", 1)[1] for t in text_tokens(text, spoken) if t not in self.words]
+    unknown = [t.split(":", 1)[1] for t in self.input_tokens(text, code) if t not in self.words]
     tokens, memory = self.encode_text(text, language, glosses)
     frames, counters = self.decode_frames(code, memory)
     self.train(was_training)
@@ -495,7 +510,7 @@ def gloss_sequence(self: SignGenerator, text: str, lang: str | SignLanguage) -> 
     if self.config.mode != "prompt2langgloss": raise SignLLMError("glosses need a model in prompt2langgloss mode")
     code = self.check_language(lang).code
     was_training = self.training; self.eval()
-    ids, word_mask = pad_ids([self.words.encode(text_tokens(text, self.languages[code]))])
+    ids, word_mask = pad_ids([self.words.encode(self.input_tokens(text, code))])
     out = [Vocab.BOS, self.glosses.index[language_tag(code)]]
     allowed = torch.full((len(self.glosses),), -float("inf"))  # only this language's glosses, or the end
     allowed[self.glosses.encode(self.gloss_sets[code]) + [Vocab.EOS]] = 0.0

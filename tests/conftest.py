@@ -17,6 +17,14 @@ def run_cli(*args, cwd=None, timeout=600):
     return subprocess.run([str(SIGNLLM), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
 
+def call_main(main, argv):
+    "Call a command's main function in this process; return (exit code, stdout, stderr)."
+    import contextlib, io
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
 @pytest.fixture
 def cli():
     assert SIGNLLM.exists(), f"console script missing at {SIGNLLM}; run pip install -e ."

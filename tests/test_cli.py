@@ -172,10 +172,13 @@ def test_generate_with_the_learned_generator(cli, tmp_path):
     # auto: the model knows every word of this one ...
     r = cli("generate", "snow", "--lang", "ase", "--engine", "auto", "-o", tmp_path / "snow.pose")
     assert r.returncode == 0 and "model engine" in r.stdout and "warning" not in r.stderr, r.stderr
-    # ... not of this one: the lexicon signs it, and stderr says why
+    # ... and, since its ASL group spells (chapter 11b), of a word it never saw ...
     r = cli("generate", "hello", "--lang", "ase", "--engine", "auto", "-o", tmp_path / "hello.pose")
+    assert r.returncode == 0 and "model engine" in r.stdout and "warning" not in r.stderr, r.stderr
+    # ... not of a letter it never saw: the lexicon signs it, and stderr says why
+    r = cli("generate", "café", "--lang", "ase", "--engine", "auto", "-o", tmp_path / "cafe.pose")
     assert r.returncode == 0 and "lexicon engine" in r.stdout, r.stderr
-    assert "warning" in r.stderr and "'hello'" in r.stderr
+    assert "warning" in r.stderr and "'café'" in r.stderr
     r = cli("generate", "schauer im nordwesten", "--lang", "gsg", "--engine", "auto", "--plan")
     assert r.returncode == 0 and "learned generator" in r.stdout and not list(tmp_path.glob("*.mp4"))
 

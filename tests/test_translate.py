@@ -2,7 +2,6 @@
 decoding, two-stage training, saving, the two commands — what the notebooks do not show (batches, resume, bad input,
 the CLI)."""
 import contextlib
-import io
 import os
 import socket
 import sys
@@ -14,6 +13,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import numpy as np
 import pytest
 import torch
+
+from conftest import call_main as run
 
 from signllm.core import SignLLMError, data_path
 from signllm.training import quiet_lightning
@@ -64,13 +65,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     yield
-
-
-def run(main, argv):
-    "Call a command's main; return (exit code, stdout, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_lm_is_frozen_and_stays_in_eval_mode(kit_lm, translator):
