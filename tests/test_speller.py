@@ -82,9 +82,13 @@ def test_generate_model_engine_spells_an_unseen_word(cli, tmp_path, held_out):
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a model")
+    p2lg = SignGenerator(replace(default_generator().config, mode="prompt2langgloss"))
+    p2lg.add_language("gsg", [], ["regen"], ["REGEN"])
+    p2lg = save_generator(p2lg, tmp_path / "p2lg.safetensors")  # another architecture: refused before training
     out = tmp_path / "out"
     for argv, words in [(["--steps", 0], "--steps"), (["--words", 5], "--words"), (["--word-dropout", 1.5], "--word-dropout"),
-                        (["--base", junk], "junk.safetensors"), (["--reader", tmp_path / "missing.safetensors"], "missing")]:
+                        (["--lr", 0], "--lr"), (["--base", junk], "junk.safetensors"), (["--base", p2lg], "tiny preset in mlsf mode"),
+                        (["--reader", tmp_path / "missing.safetensors"], "missing")]:
         code, _, err = run(train_speller_main, argv + ["--out", out])
         assert code == 2 and err.startswith("signllm train speller: error: ") and words in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
