@@ -29,6 +29,7 @@ Measured 2026-11-28 on 2 CPU cores (one thread per run), defaults: uniform 59 s 
 """
 import argparse
 import time
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -150,7 +151,8 @@ def main():
             result["arms"][arm] = {"time_ratio": [None if np.isnan(r) else round(float(r), 4) for r in time_ratios(base, cs)],
                                    "final_loss": [round(final_loss(c), 5) for c in cs],
                                    "curves": [{"seconds": c.seconds.round(2).tolist(), "val_loss": c.val_loss.round(5).tolist()} for c in cs]}
-        with open(args.json, "w") as f: json.dump(result, f, indent=1)
+        from signllm.core import atomic_path
+        with atomic_path(args.json) as tmp: Path(tmp).write_text(json.dumps(result, indent=1))
         print(f"wrote {args.json}")
     if args.plot:
         import matplotlib; matplotlib.use("Agg")

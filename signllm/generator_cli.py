@@ -23,7 +23,7 @@ from .data import SignLanguage, sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose, wrist_speed
 from .training import (add_scale_arguments, check_config, config_from_json, quiet_lightning, read_safetensors,
                               resume_checkpoint, scale_from_args, write_safetensors)
-from .generator import generate as lexicon_generate, split_words
+from .generator import generate as lexicon_generate, lowercase, split_words
 from .generator_model import (GENERATOR_BASE, GENERATOR_TINY, MISMATCH, MODES, GeneratorConfig, SignGenerator,
                                      SignGroup, Vocab, grown_embedding, letter_tokens, nearest_sentence, text_words)
 # signllm.generator_training (Lightning) is imported inside the training command only, so that
@@ -72,7 +72,10 @@ def load_generator(path: str | Path,  # a file written by save_generator / `sign
     return model.eval()
 
 def _check_stored(metadata: dict, where: str, expected: GeneratorConfig | None) -> GeneratorConfig:
-    stored = config_from_json(metadata.get("config"), where, GeneratorConfig, "generator")
+    text = metadata.get("config")
+    if text is not None and "spelled" not in json.loads(text):  # written before groups could spell: none of them does
+        text = json.dumps({**json.loads(text), "spelled": []})
+    stored = config_from_json(text, where, GeneratorConfig, "generator")
     check_config(stored, expected, where, MISMATCH)
     return stored
 
@@ -119,7 +122,10 @@ def unknown_words(text: str,  # spoken-language text
     model = default_generator(checkpoint)
     code = model.check_language(lang).code
     spoken = model.languages[code]
-    if code in model.config.spelled: return [w for w in split_words(text, spoken) if any(t not in model.words for t in letter_tokens(w, spoken))]
+    if code in model.config.spelled:  # a word with a letter (or a character) it never saw; a space, if it never saw one
+        words = split_words(text, spoken)
+        unknown = [w for w in words if not lowercase(w, spoken).isalpha() or any(t not in model.words for t in letter_tokens(w, spoken))]
+        return unknown + (["a space between words"] if len(words) > 1 and letter_tokens("a b", spoken)[1] not in model.words else [])
     return [w for w in text_words(text, spoken) if f"{spoken}:{w}" not in model.words]
 
 def model_covers(text: str,  # spoken-language text
@@ -228,11 +234,11 @@ def with_group(base: SignGenerator,  # the model to copy
                donor: SignGenerator,  # a model with a group for `code` (the same architecture)
                code: str,  # the sign language whose group is taken from `donor`
                ) -> SignGenerator:
-    "A copy of `base` whose group for `code` is `donor`'s; every other group (and its embedding rows) is kept bit for bit."
+    "A copy of `base` whose group for `code` is `donor`'s; every other group (and its embedding rows) is kept bit for bit.\n    The shared special rows (<pad>, <unk>, <bos>, <eos>) are the base's: the donor's group reads the base's <unk>."
     code = donor.check_language(code).code
     if base.config.mode != "mlsf" or donor.config.mode != "mlsf": raise SignLLMError("with_group works on mlsf models only")
-    spelled = tuple(c for c in dict.fromkeys([*base.config.spelled, *donor.config.spelled])
-                    if (c == code) == (c in donor.config.spelled))  # the donor decides how `code` reads
+    spelled = tuple(c for c in dict.fromkeys([*base.config.spelled, *donor.config.spelled])  # the donor decides for `code`
+                    if (c in donor.config.spelled if c == code else c in base.config.spelled))
     config = replace(base.config, spelled=spelled)
     if replace(donor.config, spelled=spelled) != config:
         raise SignLLMError("the two models have different architectures; train the donor with the base model's configuration")
@@ -242,15 +248,24 @@ def with_group(base: SignGenerator,  # the model to copy
         out.languages[c], out.units[c] = source.languages[c], source.units.get(c, "")
         out.groups[c] = type(source.groups[c])(config)
         out.groups[c].load_state_dict(source.groups[c].state_dict())
-    def owned(source, c):  # the vocabulary rows group `c` of `source` reads: its spoken language's tokens
-        return [t for t in source.words.tokens[4:] if t.startswith(f"{source.languages[c]}:")]
-    rows = {t: (s, s.words.index[t]) for c, s in sources.items() for t in owned(s, c)}
+    def owned(source, c):  # the vocabulary rows group `c` of `source` reads: its spoken language's words, or letters
+        prefix, letters = f"{source.languages[c]}:", f"{source.languages[c]}:letter-"
+        spells = c in source.config.spelled
+        return [t for t in source.words.tokens[4:] if t.startswith(letters if spells else prefix) and (spells or not t.startswith(letters))]
+    rows = {}
+    for c, s in sources.items():
+        for t in owned(s, c):
+            if t in rows and rows[t][0] is not s:
+                raise SignLLMError(f"the {code} group and another group read the same vocabulary rows ({t!r}: the same spoken "
+                                   "language); with_group cannot keep both bit for bit")
+            rows[t] = (s, s.words.index[t])
     out.words = Vocab(list(rows))
     out.word_embedding = grown_embedding(out.word_embedding, len(out.words))
     with torch.no_grad():
         out.word_embedding.weight[:4] = base.word_embedding.weight[:4]  # <pad> <unk> <bos> <eos>
         for t, (s, row) in rows.items(): out.word_embedding.weight[out.words.index[t]] = s.word_embedding.weight[row]
-    out.info = {**base.info, f"{code} group": donor.info}
+    out.info = {**base.info, f"{code} group": donor.info,  # the base's own fields describe how the base was trained
+                "replaced groups": [*base.info.get("replaced groups", []), code]}
     return out.eval()
 
 # %% ../nbs/09d_generator_appendix.ipynb #d869773c

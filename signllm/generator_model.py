@@ -144,7 +144,8 @@ class GeneratorConfig:
     def __post_init__(self):
         if self.mode not in MODES: raise SignLLMError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.dim % self.heads: raise SignLLMError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        object.__setattr__(self, "spelled", tuple(self.spelled))  # a JSON list from a file is a tuple here
+        spelled = (self.spelled,) if isinstance(self.spelled, str) else self.spelled  # "ase" is one language, not three
+        object.__setattr__(self, "spelled", tuple(sign_language(c).code for c in spelled))  # codes; a JSON list -> tuple
 
 GENERATOR_TINY = GeneratorConfig()  # the shipped checkpoint: ~0.2 M parameters per language, trains in minutes on CPU
 GENERATOR_BASE = GeneratorConfig(dim=256, heads=8, layers=4, feedforward=1024, components=64, max_frames=600)  # for real corpora

@@ -58,7 +58,7 @@ def train_speller(config: SpellerConfig = SpellerConfig(), progress: bool = Fals
 
 # %% ../nbs/11b_speller.ipynb #6257b0d1
 def speller_baselines(train_words: Sequence[str], words: Sequence[str], lang: str = "ase") -> dict[str, list[Pose]]:
-    "Poses of the trivial systems for `words`: the mean pose, the nearest training word by spelling, the composition itself."
+    "Poses of the trivial systems for `words`: the mean pose (of the first 60 training words), the nearest training word by\n    spelling, the composition itself."
     composed = {w: spell_word(w, lang) for w in words}
     average = mean_pose([spell_word(w, lang) for w in train_words[:60]])
     nearest = lambda w: min(train_words, key=lambda t: (cer(t, w), t))
