@@ -71,6 +71,7 @@ def check_base(base, where: str) -> None:
     if differ: raise SignLLMError(f"{where} differs from GENERATOR_TINY ({', '.join(differ)}), so the speller's group cannot "
                                   "go into it; give a base trained with the tiny preset in mlsf mode")
 
+# %% ../nbs/11c_speller_appendix.ipynb #bc246386
 def train_speller_command(args) -> int:
     "The body of `signllm train speller`: everything is read and checked first, everything is written at the end."
     config, out, started = speller_config(args), Path(args.out), time.time()
