@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -15,41 +16,68 @@ from pathlib import Path
 import torch
 
 from .core import SignLLMError, atomic_path, run_command
-from .training import quiet_lightning, torch_threads
+from .lm import load_kit_lm, save_kit_lm
+from .training import quiet_lightning, second_process, torch_threads
 from .translate import save_translator
 from .fingerspelling import (HELD_OUT_DISTORTION, LetterTemplates, ReaderConfig, build_corpus, lm_pairs,
                                     pretrain_reading_lm, reader_words, reading_language, reading_score)
 
 # %% auto #0
-__all__ = ['train_reader', 'reader_parser', 'reader_config', 'held_out_report', 'train_reader_command', 'train_reader_main']
+__all__ = ['pretrain_reading_lm_file', 'reader_stage1', 'train_reader', 'reader_parser', 'reader_config', 'held_out_report',
+           'train_reader_command', 'train_reader_main']
+
+# %% ../nbs/11a_fingerspelling_appendix.ipynb #ca6a8648
+def pretrain_reading_lm_file(pairs: list[tuple[str, str]], config: ReaderConfig, path: str) -> list[float]:
+    "Chapter 11's `pretrain_reading_lm` on one thread, the LM written to `path` (run in the second process); its losses."
+    torch.use_deterministic_algorithms(True)
+    with torch_threads(1): lm, losses = pretrain_reading_lm(pairs, config)
+    save_kit_lm(lm, path)
+    return losses
+
+def reader_stage1(config: ReaderConfig, words: dict, out_dir=None, progress: bool = False):
+    "Corpus, LM, VQ-Sign, CRA words, MMD word alignment; returns (translator, training examples, their sign words, logs)."
+    from signllm.vqsign import VQSignConfig
+    from signllm.vqsign_training import VQSignTrainConfig, train_vqsign
+    from signllm.translate import Translator, TranslatorConfig, signing_view
+    from signllm.translate_training import AlignConfig, align_words, build_tokenizer, train_stage1  # Lightning: training only
+    vq = VQSignConfig(codebook_size=config.codebook, dim=64, hidden=64, downsample=config.downsample, objective=config.objective)
+    vq_train = VQSignTrainConfig(max_epochs=config.vq_epochs, seed=config.seed)
+    align = AlignConfig(mmd_weight=config.mmd_weight, word_steps=config.align_steps)
+    translator = TranslatorConfig(tuple(reading_language(l) for l in config.languages), 128, 256, 16, config.view)
+    stage1_dir, pairs = None if out_dir is None else f"{out_dir}/stage1", lm_pairs(words, config)
+    def corpus():
+        train = build_corpus({l: w[0] for l, w in words.items()}, config.copies, seed=config.seed)
+        return train, [signing_view(e.pose, config.view) for e in train]  # the view the reader reads
+    if config.mmd_weight:  # MMD inside VQ-Sign needs the LM from the first step: one after the other
+        lm, lm_losses = pretrain_reading_lm(pairs, config)
+        train, poses = corpus()
+        result = train_stage1(lm, poses, [e.word for e in train], vq, vq_train, align, translator, stage1_dir, progress=progress)
+        return result.translator, train, result.translator.tokenizer.words(poses), {"lm": lm_losses, "stage1": result.history}
+    from signllm import fingerspelling_cli  # the module's function: a fresh process finds it by name, not a notebook's copy
+    with tempfile.TemporaryDirectory() as tmp, \
+         second_process(fingerspelling_cli.pretrain_reading_lm_file, pairs, config, f"{tmp}/lm.safetensors") as lm_losses:
+        train, poses = corpus()  # meanwhile the LM trains on the other core
+        module, _ = train_vqsign(vq, vq_train, poses, out_dir=stage1_dir, progress=progress)
+        logs = {"lm": lm_losses(), "stage1": module.history}
+        lm = load_kit_lm(f"{tmp}/lm.safetensors")
+    reader = Translator(build_tokenizer(module.model, poses, align.max_words), lm, translator)
+    sign_words = reader.tokenizer.words(poses)
+    logs["align"] = align_words(reader, sign_words, lm.text_points([e.word for e in train]), align, config.seed)
+    return reader, train, sign_words, logs
 
 # %% ../nbs/11a_fingerspelling_appendix.ipynb #50d61e08
 def train_reader(config: ReaderConfig = ReaderConfig(), out_dir=None, progress: bool = False):
-    "LM (text only) -> stage 1 (VQ-Sign + MMD, CRA) -> stage 2 (projection); returns (Translator, log dict)."
-    from signllm.training import torch_threads
-    from signllm.vqsign import VQSignConfig
-    from signllm.vqsign_training import VQSignTrainConfig
-    from signllm.translate import TranslatorConfig, signing_view
-    from signllm.translate_training import AlignConfig, Stage2Config, train_stage1, train_stage2  # Lightning: training only
+    "Stage 1 (LM beside VQ-Sign, CRA words, MMD alignment) -> stage 2 (projection); returns (Translator, log dict)."
+    from signllm.translate_training import Stage2Config, train_stage2  # Lightning: training only
     torch.use_deterministic_algorithms(True)
-    words = reader_words(config)
     with torch_threads(1):
-        lm, lm_losses = pretrain_reading_lm(lm_pairs(words, config), config)
-        train = build_corpus({l: w[0] for l, w in words.items()}, config.copies, seed=config.seed)
-        poses = [signing_view(e.pose, config.view) for e in train]  # the view the reader reads
-        stage1 = train_stage1(lm, poses, [e.word for e in train],
-                              VQSignConfig(codebook_size=config.codebook, dim=64, hidden=64, downsample=config.downsample,
-                                           objective=config.objective),
-                              VQSignTrainConfig(max_epochs=config.vq_epochs, seed=config.seed),
-                              AlignConfig(mmd_weight=config.mmd_weight, word_steps=config.align_steps),
-                              TranslatorConfig(tuple(reading_language(l) for l in config.languages), 128, 256, 16, config.view),
-                              out_dir=None if out_dir is None else f"{out_dir}/stage1", progress=progress)
-        reader = stage1.translator
-        items = [(w, reading_language(e.lang), e.word) for w, e in zip(reader.tokenizer.words(poses), train)]
-        module, _ = train_stage2(reader, items, [], Stage2Config(config.stage2_epochs, 10, config.stage2_batch, token_dropout=config.token_dropout,
-                                                                 val_every=10**6, seed=config.seed),
-                                 out_dir=None if out_dir is None else f"{out_dir}/stage2", progress=progress)
-    return reader, {"lm": lm_losses, "stage1": stage1.history, "stage2": module.history}
+        reader, train, sign_words, logs = reader_stage1(config, reader_words(config), out_dir, progress)
+        items = [(w, reading_language(e.lang), e.word) for w, e in zip(sign_words, train)]
+        stage2 = Stage2Config(config.stage2_epochs, 10, config.stage2_batch, token_dropout=config.token_dropout,
+                              val_every=10**6, seed=config.seed)
+        module, _ = train_stage2(reader, items, [], stage2, out_dir=None if out_dir is None else f"{out_dir}/stage2",
+                                 progress=progress)
+    return reader, logs | {"stage2": module.history}
 
 # %% ../nbs/11a_fingerspelling_appendix.ipynb #48bbb979
 def reader_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -22,8 +23,8 @@ from .core import SignLLMError, atomic_path, check_input_file
 # %% auto #0
 __all__ = ['MAX_HEADER_BYTES', 'RANK_VARIABLES', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors', 'write_safetensors',
            'config_from_json', 'check_config', 'first_process', 'check_run_folder', 'resume_checkpoint',
-           'checkpoint_hparams', 'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads', 'ScaleOptions',
-           'add_scale_arguments', 'scale_from_args', 'make_trainer']
+           'checkpoint_hparams', 'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads',
+           'second_process', 'ScaleOptions', 'add_scale_arguments', 'scale_from_args', 'make_trainer']
 
 # %% ../nbs/03c_training_appendix.ipynb #d21568d4
 MAX_HEADER_BYTES = 64 * 2**20  # 64 MiB of JSON: far more than any real header (ours are a few kB)
@@ -184,6 +185,40 @@ def torch_threads(n: int) -> Iterator[None]:
     try: yield
     finally: torch.set_num_threads(before)
 
+# %% ../nbs/03c_training_appendix.ipynb #6b0fced5
+def _run_beside(send, fn, args: tuple):
+    "The second process (which ignores Ctrl-C: the first one stops it): run `fn`, send back (ok, result or exception)."
+    try: send.send((True, fn(*args)))
+    except BaseException as e: send.send((False, e))
+    finally: send.close()
+
+@contextmanager
+def second_process(fn, *args) -> Iterator:
+    "Run `fn(*args)` in a fresh process while the block runs; the block calls the yielded function to wait for its result."
+    import multiprocessing, signal, sys, threading
+    if getattr(fn, "__module__", None) == "__main__" and not hasattr(sys.modules["__main__"], "__file__"):
+        raise SignLLMError(f"{fn.__qualname__} is defined in a notebook; a second process can only run a function of a module")
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copied threads, no shared random state
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_beside, args=(send, fn, args), daemon=True)
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited: ignored from its first line
+    try: process.start()
+    finally:
+        if main: signal.signal(signal.SIGINT, handler)
+    send.close()
+    def result():
+        try: ok, value = receive.recv()
+        except EOFError:
+            process.join()
+            raise SignLLMError(f"the second process stopped without a result (exit code {process.exitcode})") from None
+        if not ok: raise value
+        return value
+    try: yield result
+    finally:
+        if process.is_alive(): process.terminate()
+        process.join(); receive.close()
+
 # %% ../nbs/03c_training_appendix.ipynb #443ca788
 @dataclass(frozen=True)
 class ScaleOptions:
@@ -215,6 +250,24 @@ def scale_from_args(args: argparse.Namespace) -> ScaleOptions:
     "The ScaleOptions of parsed arguments (defaults for any option the parser did not define)."
     return ScaleOptions(**{f.name: getattr(args, f.name) for f in fields(ScaleOptions) if hasattr(args, f.name)})
 
+# %% ../nbs/03c_training_appendix.ipynb #0cd39c53
+@functools.cache
+def _kit_trainer():
+    "Lightning's Trainer, except that Ctrl-C during `fit` stays a KeyboardInterrupt (so a command can say so, exit 130)."
+    import signal, threading
+    import pytorch_lightning as pl
+    class KitTrainer(pl.Trainer):
+        def fit(self, *args, **kwargs):
+            main = threading.current_thread() is threading.main_thread()
+            handler = signal.getsignal(signal.SIGINT) if main else None
+            try: return super().fit(*args, **kwargs)
+            except SystemExit:  # Lightning answers Ctrl-C with a graceful shutdown and sys.exit(1)
+                if not self.interrupted: raise
+                raise KeyboardInterrupt from None
+            finally:
+                if main: signal.signal(signal.SIGINT, handler)  # ... and leaves Ctrl-C ignored
+    return KitTrainer
+
 # %% ../nbs/03c_training_appendix.ipynb #e55247ea
 def make_trainer(*, out_dir: str | Path | None = None,  # checkpoints/ and logs/ go here; None: write nothing
                  progress: bool = False,  # show a progress bar
@@ -240,8 +293,8 @@ def make_trainer(*, out_dir: str | Path | None = None,  # checkpoints/ and logs/
         callbacks.append(ModelCheckpoint(dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0, **every))
         logger = CSVLogger(str(out_dir), name="logs")  # a new version per (resumed) run
     extra = {} if limit_val_batches is None else dict(limit_val_batches=limit_val_batches)
-    return pl.Trainer(**asdict(scale), max_epochs=max_epochs, max_steps=max_steps, callbacks=callbacks, logger=logger,
-                      enable_checkpointing=out_dir is not None, enable_progress_bar=progress, enable_model_summary=False,
-                      log_every_n_steps=log_every_n_steps, num_sanity_val_steps=0,
-                      check_val_every_n_epoch=check_val_every_n_epoch,
-                      use_distributed_sampler=use_distributed_sampler, **extra)
+    return _kit_trainer()(**asdict(scale), max_epochs=max_epochs, max_steps=max_steps, callbacks=callbacks,
+                          logger=logger, enable_checkpointing=out_dir is not None, enable_progress_bar=progress, enable_model_summary=False,
+                          log_every_n_steps=log_every_n_steps, num_sanity_val_steps=0,
+                          check_val_every_n_epoch=check_val_every_n_epoch,
+                          use_distributed_sampler=use_distributed_sampler, **extra)

@@ -2,22 +2,30 @@
 fingerspelling` (nbs/07c): the split, determinism, the shipped reader on held-out words (.pose and a real video), bad
 input, and a reproducible tiny training run."""
 
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
-from conftest import call_main as run
+from conftest import SIGNLLM, call_main as run
 
 from signllm.core import SHIPPED_MODELS, data_path
 from signllm.pose import read_pose, write_pose
+from signllm.training import torch_threads
 from signllm.fingerspelling import (ALPHABETS, HELD_OUT_DISTORTION, ReaderConfig, build_corpus, cer, lm_pairs,
-                                    reader_words, reading_language, reading_score, spell_word)
+                                    pretrain_reading_lm, reader_words, reading_language, reading_score, spell_word)
 from signllm.fingerspelling_cli import train_reader_main
 from signllm.translate_cli import translate_main
 
 SHIPPED = data_path(SHIPPED_MODELS["fingerspelling"])
 needs_reader = pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped fingerspelling reader")
-READ_LIMITS = {"ase": 0.3, "gsg": 0.3, "sgg": 0.3, "tsm": 0.35, "ise": 0.25}  # CER on the first 20 held-out words (measured 0.245/0.196/0.203/0.272/0.147); chapter 11 reports all 60
+READ_LIMITS = {"ase": 0.3, "gsg": 0.33, "sgg": 0.25, "tsm": 0.42, "ise": 0.27}  # CER on the first 20 held-out words (measured 0.213/0.246/0.150/0.335/0.179); chapter 11 reports all 60
 
 
 def test_split_is_by_word_and_the_lm_never_sees_a_test_word():
@@ -98,9 +106,56 @@ def test_tiny_training_run_is_reproducible(tmp_path):
     for name in ("a", "b"):
         code, out, err = run(train_reader_main, tiny + ["--out", tmp_path / name])
         assert code == 0, err
-        from safetensors.torch import load_file
         weights.append(load_file(tmp_path / name / "reader.safetensors"))
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    config = ReaderConfig(languages=("ase",), words=20, copies=1, lm_steps=3)
+    with torch_threads(1): lm, _ = pretrain_reading_lm(lm_pairs(reader_words(config), config), config)
+    code, out, err = run(train_reader_main, tiny + ["--mmd-weight", 0.1, "--out", tmp_path / "mmd"])  # LM first, then VQ-Sign
+    assert code == 0, err
+    weights.append(load_file(tmp_path / "mmd" / "reader.safetensors"))
+    for name, tensor in lm.model.state_dict().items():  # the LM of the second process is the one trained here, and both paths'
+        assert torch.equal(weights[0][f"lm.{name}"], tensor) and torch.equal(weights[2][f"lm.{name}"], tensor), name
     code, _, err = run(train_reader_main, ["--languages", "xyz", "--out", tmp_path / "c"])
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def _children(pid: int) -> list[int]:
+    "Processes whose parent is `pid` (Linux /proc)."
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try: text = status.read_text()
+        except OSError: continue
+        if f"\nPPid:\t{pid}\n" in text: found.append(int(status.parent.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try: return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError: return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_while_the_lm_trains_beside_stops_both_processes(tmp_path):
+    "The LM trains in a second process: Ctrl-C (SIGINT to the whole foreground group) ends both, one line, no model file."
+    out = tmp_path / "run"
+    argv = [SIGNLLM, "train", "reader", "--languages", "ase", "--words", 20, "--copies", 1, "--lm-steps", 10**6,
+            "--vq-epochs", 10**4, "--no-eval", "--out", out]
+    proc = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 180
+    while not any("spawn_main" in _cmdline(c) for c in _children(proc.pid)):  # wait for the LM's process
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "the second process never started"
+        time.sleep(0.5)
+    time.sleep(5)  # both are training now
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["signllm train reader: interrupted; nothing was written"], err
+    assert not (out / "reader.safetensors").exists() and not (out / "reader.json").exists()
+    for _ in range(40):  # the helper processes leave with the command
+        try: os.killpg(proc.pid, 0)
+        except ProcessLookupError: break
+        time.sleep(0.25)
+    else: pytest.fail("a process of the command is still running after Ctrl-C")
