@@ -186,11 +186,13 @@ def torch_threads(n: int) -> Iterator[None]:
     finally: torch.set_num_threads(before)
 
 # %% ../nbs/03c_training_appendix.ipynb #6b0fced5
-def _run_beside(send, fn, args: tuple):
-    "The second process (which ignores Ctrl-C: the first one stops it): run `fn`, send back (ok, result or exception)."
-    try: send.send((True, fn(*args)))
-    except BaseException as e: send.send((False, e))
-    finally: send.close()
+def _run_beside(conn):
+    "The second process (Ctrl-C ignored from its first line: the first process stops it): receive (fn, args), run, reply."
+    try:
+        fn, args = conn.recv()
+        conn.send((True, fn(*args)))
+    except BaseException as e: conn.send((False, e))
+    finally: conn.close()
 
 @contextmanager
 def second_process(fn, *args) -> Iterator:
@@ -199,25 +201,27 @@ def second_process(fn, *args) -> Iterator:
     if getattr(fn, "__module__", None) == "__main__" and not hasattr(sys.modules["__main__"], "__file__"):
         raise SignLLMError(f"{fn.__qualname__} is defined in a notebook; a second process can only run a function of a module")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copied threads, no shared random state
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_run_beside, args=(send, fn, args), daemon=True)
+    conn, child_conn = context.Pipe()
+    process = context.Process(target=_run_beside, args=(child_conn,), daemon=True)
     main = threading.current_thread() is threading.main_thread()
     handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited: ignored from its first line
-    try: process.start()
+    try: process.start()  # quick: the task is sent below, so Ctrl-C is ignored here only while the process is made
     finally:
         if main: signal.signal(signal.SIGINT, handler)
-    send.close()
+    child_conn.close()
     def result():
-        try: ok, value = receive.recv()
+        try: ok, value = conn.recv()
         except EOFError:
             process.join()
             raise SignLLMError(f"the second process stopped without a result (exit code {process.exitcode})") from None
         if not ok: raise value
         return value
-    try: yield result
+    try:
+        conn.send((fn, args))
+        yield result
     finally:
         if process.is_alive(): process.terminate()
-        process.join(); receive.close()
+        process.join(); conn.close()
 
 # %% ../nbs/03c_training_appendix.ipynb #443ca788
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def test_ctrl_c_while_the_lm_trains_beside_stops_both_processes(tmp_path):
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "the second process never started"
         time.sleep(0.5)
-    time.sleep(5)  # both are training now
+    time.sleep(1)  # the second process may still be starting: Ctrl-C must work from here on
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
