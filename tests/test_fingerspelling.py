@@ -141,16 +141,24 @@ def test_ctrl_c_while_the_lm_trains_beside_stops_both_processes(tmp_path):
     out = tmp_path / "run"
     argv = [SIGNLLM, "train", "reader", "--languages", "ase", "--words", 20, "--copies", 1, "--lm-steps", 10**6,
             "--vq-epochs", 10**4, "--no-eval", "--out", out]
+    def as_a_terminal_starts_it():  # Ctrl-C neither ignored nor blocked, whatever earlier tests left in this process
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); signal.signal(signal.SIGINT, signal.SIG_DFL)
+    here = Path("/proc/self/status").read_text()
     proc = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    deadline = time.time() + 180
-    while not any("spawn_main" in _cmdline(c) for c in _children(proc.pid)):  # wait for the LM's process
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() < deadline, "the second process never started"
-        time.sleep(0.5)
-    time.sleep(1)  # the second process may still be starting: Ctrl-C must work from here on
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    _, err = proc.communicate(timeout=120)
+                            start_new_session=True, preexec_fn=as_a_terminal_starts_it)
+    try:
+        deadline = time.time() + 180
+        while not any("spawn_main" in _cmdline(c) for c in _children(proc.pid)):  # wait for the LM's process
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, "the second process never started"
+            time.sleep(0.5)
+        time.sleep(1)  # the second process may still be starting: Ctrl-C must work from here on
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        try: _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # say what this process's signal state was, to find what an earlier test left
+            pytest.fail("no exit 120 s after Ctrl-C; pytest's " + " ".join(l for l in here.splitlines() if l.startswith("Sig")))
+    finally:  # a failing test must not leave a training running
+        if proc.poll() is None: os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["signllm train reader: interrupted; nothing was written"], err
     assert not (out / "reader.safetensors").exists() and not (out / "reader.json").exists()
