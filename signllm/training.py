@@ -185,6 +185,18 @@ def torch_threads(n: int) -> Iterator[None]:
     try: yield
     finally: torch.set_num_threads(before)
 
+# %% ../nbs/03c_training_appendix.ipynb #73fabe34
+@contextmanager
+def _sigint_restored(during=None):
+    "Restore Ctrl-C's handler after the block (main thread only: others cannot touch signals); `during`: the one inside."
+    import signal, threading
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    if main and during is not None: signal.signal(signal.SIGINT, during)
+    try: yield
+    finally:
+        if main: signal.signal(signal.SIGINT, handler)
+
 # %% ../nbs/03c_training_appendix.ipynb #6b0fced5
 def _run_beside(conn):
     "The second process (Ctrl-C ignored from its first line: the first process stops it): receive (fn, args), run, reply."
@@ -197,17 +209,14 @@ def _run_beside(conn):
 @contextmanager
 def second_process(fn, *args) -> Iterator:
     "Run `fn(*args)` in a fresh process while the block runs; the block calls the yielded function to wait for its result."
-    import multiprocessing, signal, sys, threading
+    import multiprocessing, signal, sys
     if getattr(fn, "__module__", None) == "__main__" and not hasattr(sys.modules["__main__"], "__file__"):
         raise SignLLMError(f"{fn.__qualname__} is defined in a notebook; a second process can only run a function of a module")
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copied threads, no shared random state
     conn, child_conn = context.Pipe()
     process = context.Process(target=_run_beside, args=(child_conn,), daemon=True)
-    main = threading.current_thread() is threading.main_thread()
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited: ignored from its first line
-    try: process.start()  # quick: the task is sent below, so Ctrl-C is ignored here only while the process is made
-    finally:
-        if main: signal.signal(signal.SIGINT, handler)
+    with _sigint_restored(signal.SIG_IGN):  # inherited: the process ignores Ctrl-C from its first line
+        process.start()  # quick: the task is sent below, so Ctrl-C is ignored here only while the process is made
     child_conn.close()
     def result():
         try: ok, value = conn.recv()
@@ -258,18 +267,14 @@ def scale_from_args(args: argparse.Namespace) -> ScaleOptions:
 @functools.cache
 def _kit_trainer():
     "Lightning's Trainer, except that Ctrl-C during `fit` stays a KeyboardInterrupt (so a command can say so, exit 130)."
-    import signal, threading
     import pytorch_lightning as pl
     class KitTrainer(pl.Trainer):
         def fit(self, *args, **kwargs):
-            main = threading.current_thread() is threading.main_thread()
-            handler = signal.getsignal(signal.SIGINT) if main else None
-            try: return super().fit(*args, **kwargs)
-            except SystemExit:  # Lightning answers Ctrl-C with a graceful shutdown and sys.exit(1)
+            try:
+                with _sigint_restored(): return super().fit(*args, **kwargs)  # Lightning leaves Ctrl-C ignored ...
+            except SystemExit:  # ... after answering it with a graceful shutdown and sys.exit(1)
                 if not self.interrupted: raise
                 raise KeyboardInterrupt from None
-            finally:
-                if main: signal.signal(signal.SIGINT, handler)  # ... and leaves Ctrl-C ignored
     return KitTrainer
 
 # %% ../nbs/03c_training_appendix.ipynb #e55247ea
