@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -14,21 +15,24 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from .core import SignLLMError, atomic_path
+from .core import SignLLMError, atomic_path, data_path
 from .pose import SIGN50, Pose, write_pose
 from .data import LEXICON_COLUMNS, LexiconEntry, folder_languages, lexicon_entry, read_index, sign_language
 from .inputs import load_pose
 from .generator import Lexicon, compose, default_lexicon, letter_core, prepare_clip, signing_span, word_key
-from .scoring import (REST_Y, LetterScore, ScoreReport, channel_score, check_recording, moment_hint,
-                             score_attempt, worst_moments)
+from .scoring import (ANGLE_WEIGHT, REST_Y, SLOPE, VERDICTS, HandTrack, LetterScore, Moment, ScoreReport,
+                             check_recording, dominant_hand, hand_track, score_attempt, shape_hint)
 
 # %% auto #0
-__all__ = ['SPELLING_WEIGHTS', 'LETTER_HINT_FROM', 'INDEX_COLUMNS', 'spelling_reference', 'align_letters', 'score_spelling',
-           'letter_strip', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon', 'repair_lexicon', 'class_lexicon']
+__all__ = ['SPELLING_WEIGHTS', 'LETTER_OK', 'LETTER_HINT_FROM', 'MORE_ALPHABETS', 'MATCH_SLACK', 'SAME_SHAPE', 'LETTER_GAP',
+           'LETTER_FAR', 'INDEX_COLUMNS', 'spelling_reference', 'letter_variants', 'letter_distances', 'find_letters',
+           'letter_score', 'score_spelling', 'letter_strip', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon',
+           'repair_lexicon', 'class_lexicon']
 
 # %% ../nbs/12a_classroom.ipynb #e661b1c6
 SPELLING_WEIGHTS = {"dominant_shape": 0.6, "position": 0.2, "non_dominant": 0.2, "body": 0.0}
-LETTER_HINT_FROM = 0.5  # a letter hand shape this far off (tolerances; it scores 80 there) gets a hint
+LETTER_OK = next(low for low, word in VERDICTS.items() if word == "good")  # a letter scoring this much needs no hint
+LETTER_HINT_FROM = (100 / LETTER_OK - 1) ** (1 / SLOPE)  # the same, in tolerances (as the hints of a report count them)
 
 def spelling_reference(word: str,  # one word, e.g. "hello"
                        lang: str,  # sign language code or name: ase/asl, gsg/dgs, sgg/dsgs, tsm/tsl, ise/lis
@@ -46,74 +50,148 @@ def spelling_reference(word: str,  # one word, e.g. "hello"
     return pose
 
 # %% ../nbs/12a_classroom.ipynb #aa99d4f1
-def align_letters(report: ScoreReport,
-                  spans: list[tuple[int, int]],  # each letter's frames [start, end) in the prepared reference
-                  weights: dict[str, float] | None = None,  # default SPELLING_WEIGHTS
-                  spacing: float = 0.9,  # letters at least this share of their reference distance apart (× tempo)
-                  window: int = 1,  # frames averaged on each side of a letter's frame
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    "One attempt frame per letter, in order and apart: (n,) attempt frames, and (n, Ta) each frame's best reference frame."
-    weights = weights or SPELLING_WEIGHTS
-    total = sum(weights.get(c, 0) * np.where(informs, d, 0) for c, (d, informs) in report.pairs.items())  # (Ta, Tr)
-    best_ref = np.stack([s + total[:, s:e].argmin(1) for s, e in spans])  # (n, Ta)
-    kernel = np.ones(2 * window + 1) / (2 * window + 1)
-    cost = np.stack([np.convolve(np.pad(total[:, s:e].min(1), window, mode="edge"), kernel, mode="valid") for s, e in spans])
-    centres = np.array([(s + e) / 2 for s, e in spans])
-    gaps = np.maximum(1, np.floor(spacing * np.diff(centres) * report.tempo)).astype(int)  # (n-1,) frames
-    n, ta = cost.shape
-    acc, came = np.full((n, ta), np.inf), np.zeros((n, ta), int)  # best summed cost with letter k at frame t; from where
+MORE_ALPHABETS = "more_alphabets"  # data/ folder of further real alphabets, used as letter examples by other signers
+MATCH_SLACK = 0.05  # another alphabet's letter is an example when within this (palm sizes) of the nearest letter
+SAME_SHAPE = 0.1  # letters of one alphabet this close (palm sizes) are one hand shape: not counted against each other
+LETTER_GAP = (-0.03, 0.02)  # (centre, width) of the relative score: closer than the nearest other letter by 0.03 -> 50
+LETTER_FAR = 0.4  # a hand this far (palm sizes) from every example of the letter scores at most half
+
+def _hand_shapes(clip: Pose) -> tuple[np.ndarray, np.ndarray, str]:
+    "(n, 20, 2) shapes and (n,) angles of a letter clip's held frames (its signing hand, as `hand_track` sees it), and that hand."
+    core = letter_core(prepare_clip(clip, 25.0))
+    core = core.replace(data=core.data[..., :2])
+    track = hand_track(core, dominant_hand(core))
+    hand = dominant_hand(core)
+    if not track.seen.any(): raise SignLLMError(f"the letter clip {clip.meta.get('source', '')} shows no hand")
+    return track.shape[track.seen], track.angle[track.seen], hand
+
+def _alphabet_folders() -> list:
+    return [data_path(f) for f in ("fingerspelling", MORE_ALPHABETS) if data_path(f).is_dir()]
+
+def _alphabet_shapes(lang: str) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
+    "Unit (letter, or a unit such as SCH) -> held hand shapes, for the shipped alphabet of `lang`."
+    return {e.words: _hand_shapes(e.pose()) for folder in _alphabet_folders() for e in read_index(folder) if e.signed_language == lang}
+
+def _distance(shapes: np.ndarray, angles: np.ndarray, example: tuple) -> np.ndarray:
+    "(n,) each frame's distance to the nearest held frame of one example (palm sizes, with the turn)."
+    turn = np.abs(np.angle(np.exp(1j * (angles[:, None] - example[1][None]))))
+    return (np.linalg.norm(shapes[:, None] - example[0][None], axis=-1).mean(-1) + ANGLE_WEIGHT * turn).min(1)
+
+# %% ../nbs/12a_classroom.ipynb #66c357c7
+def _as_hand(example: tuple, hand: str) -> tuple:
+    "An example's shapes as seen on `hand`: a left hand's shape is the mirror image of a right hand's."
+    shapes, angles, own = example
+    return (shapes, angles, own) if own == hand else (shapes * np.float32([-1, 1]), -angles, hand)
+
+@functools.lru_cache(maxsize=8)
+def letter_variants(lang: str,  # the drill's alphabet
+                    ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str]]]:
+    "Letter -> examples: this alphabet's own clip first, then other alphabets' same-named letters with the same hand shape."
+    own = _alphabet_shapes(lang)
+    if not own: raise SignLLMError(f"no shipped alphabet for {lang}; choose one of the alphabets in data/fingerspelling")
+    hand = next(iter(own.values()))[2]
+    examples = {u: [e] for u, e in own.items()}
+    centre = {u: (np.median(e[0], 0), np.median(e[1])) for u, e in own.items()}  # one typical frame per letter
+    named = {u.lower(): u for u in own if len(u) == 1}  # letters are matched across alphabets by name, case aside
+    for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang}):
+        for name, e in _alphabet_shapes(other).items():
+            if (u := named.get(name.lower())) is None: continue
+            e = _as_hand(e, hand)
+            near = {v: _distance(np.median(e[0], 0)[None], np.median(e[1], keepdims=True), (c[0][None], np.array([c[1]])))[0]
+                    for v, c in centre.items()}
+            if near[u] <= min(near.values()) + MATCH_SLACK: examples[u].append(e)
+    return examples
+
+# %% ../nbs/12a_classroom.ipynb #34786dba
+def letter_distances(track: HandTrack,  # the attempt's signing hand (`hand_track` of a prepared attempt)
+                     examples: dict[str, list[tuple]],  # letter_variants(lang)
+                     window: int = 1,  # frames averaged on each side
+                     ) -> tuple[np.ndarray, list[str]]:
+    "(T, U) each frame's distance to each letter (palm sizes; inf where the hand is not seen), and the U letters."
+    letters = sorted(examples)
+    seen = np.flatnonzero(track.seen)
+    near = np.full((len(track.seen), len(letters)), np.inf)
+    for k, u in enumerate(letters):
+        near[seen, k] = np.min([_distance(track.shape[seen], track.angle[seen], e) for e in examples[u]], axis=0)
+    if window and len(seen) > 1:  # average over the seen neighbours
+        kernel = np.ones(2 * window + 1)
+        known = np.isfinite(near)
+        total = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, np.where(known, near, 0))
+        count = np.convolve(known[:, 0].astype(float), kernel, mode="same")[:, None]
+        near = np.where(known, total / np.maximum(count, 1), np.inf)
+    return near, letters
+
+def find_letters(cost: np.ndarray,  # (n letters, T frames) distance of each expected letter at each frame
+                 ) -> np.ndarray:
+    "(n,) one frame per letter, strictly in order, with the smallest summed cost."
+    n, t = cost.shape
+    if n > np.isfinite(cost[0]).sum(): raise SignLLMError("the attempt is too short to show every letter; spell the whole word")
+    acc, came = np.full((n, t), np.inf), np.zeros((n, t), int)
     acc[0] = cost[0]
     for k in range(1, n):
-        best, lowest = np.zeros(ta, int), 0  # the best earlier frame of letter k-1, up to each t
-        for t in range(ta):
-            if acc[k - 1, t] < acc[k - 1, lowest]: lowest = t
-            best[t] = lowest
-        g = gaps[k - 1]
-        acc[k, g:] = cost[k, g:] + acc[k - 1, best[:ta - g]]
-        came[k, g:] = best[:ta - g]
+        where, run = np.zeros(t, int), 0  # the frame of the best earlier total up to each frame
+        for i in range(t):
+            if acc[k - 1, i] < acc[k - 1, run]: run = i
+            where[i] = run
+        acc[k, 1:] = cost[k, 1:] + acc[k - 1, where[:-1]]
+        came[k, 1:] = where[:-1]
     if not np.isfinite(acc[-1]).any(): raise SignLLMError("the attempt is too short to show every letter; spell the whole word")
     frames = [int(np.argmin(acc[-1]))]
     for k in range(n - 1, 0, -1): frames.append(int(came[k, frames[-1]]))
-    return np.array(frames[::-1]), best_ref
+    return np.array(frames[::-1])
 
 # %% ../nbs/12a_classroom.ipynb #fa40ca2b
-def _graded(parts: list[np.ndarray]) -> float | None:
-    "A channel's score over the letters' matched frames (None: no information there)."
-    values = np.concatenate(parts) if parts else np.array([np.nan])
-    return channel_score(float(np.nanmean(values))) if np.isfinite(values).any() else None
+def letter_score(near: np.ndarray,  # (U,) one frame's distance to each letter
+                 letters: list[str], letter: str, same: set[str] = frozenset(),  # letters shaped like `letter`
+                 ) -> tuple[float, str]:
+    "0–100 for showing `letter` at this frame, and the nearest other letter."
+    k = letters.index(letter)
+    others = [i for i, u in enumerate(letters) if u != letter and u not in same]
+    rival = others[int(np.argmin(near[others]))]
+    gap = (near[rival] - near[k] - LETTER_GAP[0]) / LETTER_GAP[1]
+    score = 100 / (1 + np.exp(-np.clip(gap, -50, 50))) / (1 + (near[k] / LETTER_FAR) ** 4)
+    return float(score), letters[rival]
 
+def _same_shapes(examples: dict[str, list[tuple]]) -> dict[str, set[str]]:
+    "Letter -> the other letters of the alphabet whose own clips hold the same hand shape (closer than SAME_SHAPE)."
+    typical = {u: (np.median(e[0][0], 0)[None], np.median(e[0][1], keepdims=True)) for u, e in examples.items()}
+    return {u: {v for v in typical if v != u and _distance(*typical[u], examples[v][0]) < SAME_SHAPE} for u in typical}
+
+def _letter_hint(score: float, letter: str, rival: str, attempt: HandTrack, reference: HandTrack, i: int, j: int) -> str:
+    if score >= LETTER_OK: return "this letter matches"
+    shape = shape_hint(attempt, reference, i, j, "signing hand").replace("check your signing hand shape: ", "")
+    return f"your hand looks more like {rival} than {letter} here; {shape}"
+
+# %% ../nbs/12a_classroom.ipynb #3c1f4c56
 def score_spelling(attempt: Pose | str | Path,  # the learner's spelling: Pose, video or .pose file
                    reference: Pose,  # from spelling_reference
-                   mirror: bool = False,  # left-handed learner
+                   mirror: bool | None = None,  # None: as recorded or mirrored, whichever fits; True/False: force
                    cache: bool | str | Path = True,
                    ) -> ScoreReport:
-    "Score a fingerspelled word letter by letter (`report.letters`); overall = the weakest letter; channels, hints from the letters."
-    segments = reference.meta.get("segments")
-    if not segments: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
+    "Score a fingerspelled word letter by letter against the whole alphabet (`report.letters`); overall = the weakest letter."
+    segments, lang = reference.meta.get("segments"), reference.meta.get("signed_language")
+    if not segments or not lang: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
     report = score_attempt(attempt, reference, mirror=mirror, weights=SPELLING_WEIGHTS, cache=cache)
+    examples = letter_variants(lang)
+    track = hand_track(report.attempt, report.attempt_hand)
+    near, letters = letter_distances(track, examples)
     offset, n = report.reference.meta["span"][0], report.reference.n_frames
     kept = [(s.label, max(s.start - offset, 0), min(s.end - offset, n)) for s in segments]
-    kept = [k for k in kept if k[2] > k[1]]  # (a letter cut off by trimming the reference: not scored)
-    frames, best_ref = align_letters(report, [(s, e) for _, s, e in kept])
-    moments, graded = [], {c: [] for c in report.pairs}
-    for k, ((label, start, end), t) in enumerate(zip(kept, frames)):
-        near = np.arange(max(t - 1, 0), min(t + 2, report.attempt.n_frames))  # the letter's frame, give or take one
-        pairs = np.stack([near, best_ref[k, near]], axis=1)
-        parts = {c: np.where(informs[near, pairs[:, 1]], d[near, pairs[:, 1]], np.nan) for c, (d, informs) in report.pairs.items()}
-        scores = {c: channel_score(float(np.nanmean(v))) for c, v in parts.items() if np.isfinite(v).any() and SPELLING_WEIGHTS[c]}
-        if not scores: continue  # (neither recording shows a hand in use here: nothing to score)
-        moment = worst_moments(pairs, parts, n=1, window=1, weights=SPELLING_WEIGHTS)[0]
-        moment.hint = moment_hint(report.attempt, report.reference, moment, report.dominant, mirror, LETTER_HINT_FROM)
-        moment.label = f"letter {label}"
-        letter = sum(SPELLING_WEIGHTS[c] * s for c, s in scores.items()) / sum(SPELLING_WEIGHTS[c] for c in scores)
-        report.letters.append(LetterScore(label, float(letter), start, end, moment.hint, int(t)))
-        moments.append(moment)
-        for c, v in parts.items(): graded[c].append(v)
-    if report.letters:  # a drill is graded by its letters: score, channels and hints all from the letters' frames
-        report.overall = float(min(l.score for l in report.letters))
-        report.channels = {c: _graded(graded[c]) if SPELLING_WEIGHTS.get(c) else None for c in report.channels}
-        report.moments = sorted(sorted(moments, key=lambda m: -m.difference)[:3], key=lambda m: m.reference_frame)
-        report.hint_from = LETTER_HINT_FROM
+    kept = [k for k in kept if k[2] > k[1] and k[0] in examples]  # (a letter cut off by trimming the reference: not scored)
+    frames = find_letters(np.stack([near[:, letters.index(label)] for label, *_ in kept]))
+    same, shown = _same_shapes(examples), hand_track(report.reference, report.dominant)
+    moments = []
+    for (label, start, end), t in zip(kept, frames):
+        score, rival = letter_score(near[t], letters, label, same[label])
+        hint = _letter_hint(score, label, rival, track, shown, t, (start + end) // 2)
+        report.letters.append(LetterScore(label, score, start, end, hint, int(t)))
+        difference = (100 / max(score, 1e-3) - 1) ** (1 / SLOPE)  # in tolerances, as channel_score reads them
+        moments.append(Moment(int(t), (start + end) // 2, "dominant_shape", float(difference), hint, f"letter {label}"))
+    report.overall = float(min(l.score for l in report.letters))
+    report.channels = {c: None for c in report.channels}  # a drill is graded by its letters only: no whole-word channels
+    report.channels["dominant_shape"] = float(np.mean([l.score for l in report.letters]))
+    report.moments = sorted(sorted(moments, key=lambda m: -m.difference)[:3], key=lambda m: m.reference_frame)
+    report.hint_from = LETTER_HINT_FROM
     return report
 
 # %% ../nbs/12a_classroom.ipynb #5287a949

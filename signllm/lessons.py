@@ -53,7 +53,7 @@ class PracticeSession:
         if phrase not in self._references: self._references[phrase] = load_pose(self.phrases[phrase], what="reference", cache=self.cache)
         return self._references[phrase]
 
-    def attempt(self, phrase: str, recording: Pose | str | Path, mirror: bool = False) -> ScoreReport:
+    def attempt(self, phrase: str, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
         "Score a recording of the phrase and save it to the learner's progress."
         report = score_attempt(load_pose(recording, what="attempt", cache=self.cache), self.reference(phrase), mirror=mirror)
         if self.progress is not None:
@@ -159,14 +159,14 @@ def widget(self: PracticeSession):
     import ipywidgets as widgets
     auto = widgets.Layout(width="auto")
     self.phrase_menu = widgets.Dropdown(options=list(self.phrases), description="phrase", style=WIDE)
-    self.mirror_box = widgets.Checkbox(value=False, description="I sign left-handed (mirror mode)", indent=False, layout=auto)
+    self.mirror_box = widgets.Checkbox(value=False, description="I sign left-handed (always compare mirrored)", indent=False, layout=auto)
     self.upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt", layout=auto)
     self.seconds = widgets.FloatSlider(value=4, min=1, max=15, step=0.5, description="seconds (camera)", style=WIDE)
     self.reference_area, self.results = widgets.VBox(), widgets.VBox()
 
     def score(source):
         _text(self.results, "scoring… (a video is extracted first: a few seconds per second of video)")
-        try: report = self.attempt(self.phrase_menu.value, source, self.mirror_box.value)
+        try: report = self.attempt(self.phrase_menu.value, source, self.mirror_box.value or None)
         except SignLLMError as e: _text(self.results, f"⚠ {e}"); return
         self.results.children = report_widgets(report)
 
@@ -212,7 +212,7 @@ class SpellingDrill:
         if self._render: self._render(f"the word was changed to {self.word} ({self.lang}) from code (drill.spell)")
         return reference
 
-    def attempt(self, recording: Pose | str | Path, mirror: bool = False) -> ScoreReport:
+    def attempt(self, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
         "Score a recording of the word letter by letter and save it."
         report = score_spelling(load_pose(recording, what="attempt", cache=self.cache), self.reference, mirror, self.cache)
         if self.progress is not None:
@@ -235,7 +235,7 @@ def widget(self: SpellingDrill):
     auto = widgets.Layout(width="auto")  # buttons as wide as their labels
     word = widgets.Text(value=self.word, description="word", style=WIDE)
     lang = widgets.Dropdown(options=sorted(default_lexicon().alphabets), value=self.lang, description="language", style=WIDE)
-    show, mirror = widgets.Button(description="spell it", layout=auto), widgets.Checkbox(description="I sign left-handed (mirror mode)", indent=False, layout=auto)
+    show, mirror = widgets.Button(description="spell it", layout=auto), widgets.Checkbox(description="I sign left-handed (always compare mirrored)", indent=False, layout=auto)
     upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt", layout=auto)
     heading, letters, results, messages = widgets.HTML(), widgets.VBox(), widgets.VBox(), widgets.Output()
 
@@ -253,7 +253,7 @@ def widget(self: SpellingDrill):
 
     def score(source):
         _text(results, f"scoring against {self.word} ({self.lang})…")
-        try: report = self.attempt(source, mirror.value)
+        try: report = self.attempt(source, mirror.value or None)
         except SignLLMError as e: _text(results, f"⚠ {e}"); return
         results.children = report_widgets(report, self.reference)
 
@@ -373,7 +373,7 @@ def _score_parser() -> argparse.ArgumentParser:
     p.add_argument("--spell", metavar="WORD", help="score a fingerspelled WORD letter by letter (reference: the real letter clips)")
     p.add_argument("--lang", default="ase", help="sign language of --spell: ase, gsg, sgg, tsm or ise (default ase)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--mirror", action="store_true", help="mirror mode for left-handed learners")
+    p.add_argument("--mirror", action="store_true", help="always compare the attempt mirrored (default: as recorded and mirrored, the better one)")
     p.add_argument("--dominant", choices=("auto", "right", "left"), default="auto",
                    help="the reference's dominant hand (default: the one that moves more)")
     p.add_argument("--no-cache", action="store_true", help=f"do not keep extracted videos in {cache_folder()}")
@@ -387,8 +387,8 @@ def score_main(argv: list[str] | None = None,  # arguments after `signllm score`
         if (args.spell is None) == (args.reference is None):
             raise SignLLMError("give a reference recording or --spell WORD (one of them), e.g. signllm score attempt.mp4 --spell hello")
         if args.spell is not None:
-            report = score_spelling(args.attempt, spelling_reference(args.spell, args.lang), args.mirror, not args.no_cache)
-        else: report = score_attempt(args.attempt, args.reference, mirror=args.mirror, dominant=args.dominant,
+            report = score_spelling(args.attempt, spelling_reference(args.spell, args.lang), args.mirror or None, not args.no_cache)
+        else: report = score_attempt(args.attempt, args.reference, mirror=args.mirror or None, dominant=args.dominant,
                                      cache=not args.no_cache)
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.summary())
         return 0

@@ -19,10 +19,12 @@ from .metrics import dtw, frame_costs
 from .generator import prepare_clip, signing_span
 
 # %% auto #0
-__all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'SLOPE', 'MISSING', 'HINT_FROM', 'REST_Y', 'BODY_POINTS',
-           'FINGER_BASES', 'MIN_SECONDS', 'MAX_FRAMES', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack',
-           'hand_track', 'channel_differences', 'dominant_hand', 'Moment', 'worst_moments', 'moment_hint',
-           'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'verdict', 'report_seconds', 'figure_png']
+__all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'ANGLE_WEIGHT', 'SLOPE', 'MISSING', 'TWO_HANDED',
+           'VERDICTS', 'DIFFERENT_SIGN', 'HINT_FROM', 'REST_Y', 'BODY_POINTS', 'FINGER_BASES', 'OPEN_ENDS',
+           'OPEN_PENALTY', 'MIN_SECONDS', 'MAX_FRAMES', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack',
+           'hand_track', 'channel_differences', 'open_dtw', 'dominant_hand', 'Moment', 'worst_moments', 'shape_hint',
+           'moment_hint', 'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'verdict', 'report_seconds',
+           'figure_png']
 
 # %% ../nbs/12_scoring.ipynb #acfe0fd0
 MIN_SHOULDER_FRAMES = 0.5  # share of frames in which the signer's shoulders must be seen
@@ -56,10 +58,14 @@ def prepare_sign(pose: Pose,  # a recording in any layout
 # %% ../nbs/12_scoring.ipynb #3f007c0c
 CHANNELS = {"dominant_shape": "dominant hand shape", "position": "hand position/movement",
             "non_dominant": "non-dominant hand", "body": "body/face"}
-WEIGHTS = {"dominant_shape": 0.3, "position": 0.35, "non_dominant": 0.2, "body": 0.15}  # share of the overall score
-TOLERANCE = {"shape": 0.4, "position": 0.12, "body": 0.25}  # palm sizes / shoulder widths that score 50 (calibrated below)
-SLOPE = 3  # how fast a channel score falls past its tolerance (calibrated below)
-MISSING = 2.0  # difference (in tolerances) when a hand in use in one recording is not seen in the other
+WEIGHTS = {"dominant_shape": 0.45, "position": 0.35, "non_dominant": 0.2, "body": 0.0}  # share of the overall score
+TOLERANCE = {"shape": 0.32, "position": 0.26, "body": 0.25}  # palm sizes / shoulder widths that score 50 (calibrated below)
+ANGLE_WEIGHT = 0.2  # palm sizes added to the shape difference per radian the hand is turned differently
+SLOPE = 3  # how fast a channel score falls past its tolerance
+MISSING = 2.0  # difference (in tolerances) when a two-handed reference meets an attempt that never shows its other hand
+TWO_HANDED = 0.3  # a recording uses its other hand when it is raised in this share of the frames
+VERDICTS = {85: "excellent", 70: "good", 40: "keep practising"}  # lowest score for each word; below: another sign
+DIFFERENT_SIGN = min(VERDICTS)  # below this, the attempt looks like another sign (checked in the calibration)
 HINT_FROM = 1.0  # a moment gets a hint when its channel differs this much (tolerances: it scores 50 or less there)
 REST_Y = 1.0  # a hand lower than this (shoulder widths below the shoulders) is at rest
 BODY_POINTS = ("NOSE", "LEFT_SHOULDER", "RIGHT_SHOULDER", "LEFT_ELBOW", "RIGHT_ELBOW")
@@ -74,7 +80,8 @@ def channel_score(difference: float,  # mean difference in tolerances
 @dataclass
 class HandTrack:
     "One hand over time, in a prepared recording."
-    shape: np.ndarray  # (T, 20, 2) finger joints relative to the wrist, in palm sizes
+    shape: np.ndarray  # (T, 20, 2) finger joints in the hand's own frame: wrist at 0, wrist→middle knuckle up, in palm sizes
+    angle: np.ndarray  # (T,) how far the hand is turned (radians, 0 = fingers up), the turn taken out of `shape`
     centre: np.ndarray  # (T, 2) shoulder widths from the shoulder midpoint (y down)
     seen: np.ndarray  # (T,) all 21 joints present
     in_use: np.ndarray  # (T,) seen and raised above the rest line
@@ -82,51 +89,85 @@ class HandTrack:
 def hand_track(pose: Pose,  # prepared (prepare_sign)
                hand: str,  # "RIGHT_HAND" or "LEFT_HAND"
                ) -> HandTrack:
-    "Shape, centre and visibility of one hand."
+    "Shape in the hand's own frame, turn, centre and visibility of one hand."
     xy = pose.data[:, SIGN50.slice(hand)]  # (T, 21, 2)
-    wrist = xy[:, :1]
+    rel = xy - xy[:, :1]  # wrist at the origin
     knuckles = [HAND_POINTS.index(f"{f}_MCP") for f in ("INDEX_FINGER", "MIDDLE_FINGER", "RING_FINGER", "PINKY")]
-    palm = np.linalg.norm(xy[:, knuckles] - wrist, axis=-1).mean(1)  # (T,)
-    shape = (xy[:, 1:] - wrist) / np.maximum(palm, 1e-6)[:, None, None]
+    rel = rel / np.maximum(np.linalg.norm(rel[:, knuckles], axis=-1).mean(1), 1e-6)[:, None, None]  # palm size 1
+    up = rel[:, HAND_POINTS.index("MIDDLE_FINGER_MCP")]  # (T, 2) wrist -> middle knuckle
+    angle = np.arctan2(up[:, 0], -up[:, 1])  # 0 when the hand points up (image y grows downwards)
+    cos, sin = np.cos(angle), np.sin(angle)
+    turn = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)  # (T, 2, 2) rotation by -angle
+    shape = np.einsum("tij,tkj->tki", turn, rel)[:, 1:]
     centre = (xy[:, 0] + xy[:, HAND_POINTS.index("MIDDLE_FINGER_MCP")]) / 2
     seen = pose.mask[:, SIGN50.slice(hand)].all(1)
-    return HandTrack(shape, centre, seen, seen & (centre[:, 1] < REST_Y))
+    return HandTrack(shape, angle, centre, seen, seen & (centre[:, 1] < REST_Y))
 
 # %% ../nbs/12_scoring.ipynb #fbffe548
 def _hand_pairs(d: np.ndarray, a: HandTrack, b: HandTrack) -> tuple[np.ndarray, np.ndarray]:
-    "Differences with the visibility rules applied, and where the pair informs the channel."
+    "Differences where both hands are seen (elsewhere 0), and where the pair informs the channel."
     both = a.seen[:, None] & b.seen[None]
-    one_only = (a.in_use[:, None] & ~b.seen[None]) | (~a.seen[:, None] & b.in_use[None])
-    return np.where(both, d, np.where(one_only, MISSING, 0.0)).astype(np.float32), both | one_only
+    return np.where(both, d, 0.0).astype(np.float32), both
+
+def _other(hand: str) -> str: return "LEFT_HAND" if hand == "RIGHT_HAND" else "RIGHT_HAND"
 
 def channel_differences(attempt: Pose,  # prepared attempt
                         reference: Pose,  # prepared reference
-                        dominant: str = "RIGHT_HAND",  # the reference's dominant hand
+                        hands: tuple[str, str] = ("RIGHT_HAND", "RIGHT_HAND"),  # the attempt's and the reference's signing hand
                         ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     "Per channel: (Ta, Tr) differences in tolerances, and (Ta, Tr) where the pair informs the channel."
-    other = "LEFT_HAND" if dominant == "RIGHT_HAND" else "RIGHT_HAND"
-    a, r = hand_track(attempt, dominant), hand_track(reference, dominant)
-    na, nr = hand_track(attempt, other), hand_track(reference, other)
-    shape, informs = _hand_pairs(frame_costs(a.shape, r.shape) / TOLERANCE["shape"], a, r)  # (Ta, 20, 2) vs (Tr, 20, 2)
+    a, r = hand_track(attempt, hands[0]), hand_track(reference, hands[1])
+    na, nr = hand_track(attempt, _other(hands[0])), hand_track(reference, _other(hands[1]))
+    turn = np.abs(np.angle(np.exp(1j * (a.angle[:, None] - r.angle[None]))))  # (Ta, Tr) radians, wrapped
+    shape, informs = _hand_pairs((frame_costs(a.shape, r.shape) + ANGLE_WEIGHT * turn) / TOLERANCE["shape"], a, r)
     position, _ = _hand_pairs(frame_costs(a.centre, r.centre) / TOLERANCE["position"], a, r)  # (Ta, 2): one point each
     both = (frame_costs(na.shape, nr.shape) / TOLERANCE["shape"] + frame_costs(na.centre, nr.centre) / TOLERANCE["position"]) / 2
     non_dominant, nd_informs = _hand_pairs(both, na, nr)
+    if nr.in_use.mean() >= TWO_HANDED and na.seen.mean() < 0.1:  # a two-handed sign, the other hand never shown
+        non_dominant, nd_informs = np.full_like(non_dominant, MISSING), np.ones_like(nd_informs)
+    elif nr.in_use.mean() < TWO_HANDED and na.in_use.mean() < TWO_HANDED:  # neither really uses it: nothing to say
+        nd_informs = np.zeros_like(nd_informs)
     body_idx = [SIGN50.index("BODY", p) for p in BODY_POINTS]
     body = frame_costs(attempt.data[:, body_idx], reference.data[:, body_idx]) / TOLERANCE["body"]
     body_seen = attempt.mask[:, body_idx].all(1)[:, None] & reference.mask[:, body_idx].all(1)[None]
     return {"dominant_shape": (shape, informs), "position": (position, informs),
             "non_dominant": (non_dominant, nd_informs), "body": (np.where(body_seen, body, 0), body_seen)}
 
+# %% ../nbs/12_scoring.ipynb #68f2d029
+OPEN_ENDS = 0.25  # share of either recording the alignment may skip at its start, and at its end
+OPEN_PENALTY = 0.5  # the mean cost grows by this × the share of the reference skipped
+
+def open_dtw(cost: np.ndarray,  # (Ta, Tr) frame costs, attempt × reference
+             slack: float = OPEN_ENDS,  # 0: plain DTW, first frame to first frame, last to last
+             penalty: float = OPEN_PENALTY,
+             ) -> tuple[float, np.ndarray]:
+    "DTW whose start and end may move into either recording: (mean cost with the skip penalty, (K, 2) path)."
+    ta, tr = cost.shape
+    cuts = [("", 0.0)] + [(side, share) for side in ("a", "r") for share in (slack / 2, slack) if slack > 0]
+    best = (np.inf, None)
+    for start_side, start in cuts:
+        for end_side, end in cuts:
+            a0, r0 = (round(start * ta), 0) if start_side == "a" else (0, round(start * tr))
+            a1, r1 = (ta - round(end * ta), tr) if end_side == "a" else (ta, tr - round(end * tr))
+            if a1 - a0 < 2 or r1 - r0 < 2: continue
+            result = dtw(cost[a0:a1, r0:r1], path=True)
+            mean = result.cost * (1 + penalty * (r0 + tr - r1) / tr)
+            if mean < best[0]: best = (mean, result.path + [a0, r0])
+    if best[1] is None: best = (dtw(cost).cost, dtw(cost, path=True).path)  # too short to cut: plain DTW
+    return best
+
 # %% ../nbs/12_scoring.ipynb #59ff3bee
+def _activity(track: HandTrack) -> float:
+    "How much a hand signs: the share of frames it is seen (half weight) and raised, plus how far it travels while raised."
+    moving = track.in_use[1:] & track.in_use[:-1]
+    travel = float(np.linalg.norm(np.diff(track.centre, axis=0), axis=-1)[moving].sum())
+    return 0.5 * track.seen.mean() + track.in_use.mean() + travel
+
 def dominant_hand(pose: Pose,  # prepared
                   ) -> str:
-    "RIGHT_HAND or LEFT_HAND: the hand whose centre travels further while in use."
-    travel = {}
-    for hand in ("RIGHT_HAND", "LEFT_HAND"):
-        track = hand_track(pose, hand)
-        moving = track.in_use[1:] & track.in_use[:-1]
-        travel[hand] = float(np.linalg.norm(np.diff(track.centre, axis=0), axis=-1)[moving].sum())
-    return "LEFT_HAND" if travel["LEFT_HAND"] > travel["RIGHT_HAND"] else "RIGHT_HAND"
+    "RIGHT_HAND or LEFT_HAND: the hand that is seen, raised and moving most (whatever the tracker called it)."
+    right, left = (_activity(hand_track(pose, h)) for h in ("RIGHT_HAND", "LEFT_HAND"))
+    return "LEFT_HAND" if left > right else "RIGHT_HAND"
 
 # %% ../nbs/12_scoring.ipynb #d55a93c9
 @dataclass
@@ -183,7 +224,7 @@ def _where(delta: np.ndarray, mirror: bool) -> str:
     return f"{_amount(abs(dx))}further to your {'left' if dx > 0 else 'right'}"
 
 # %% ../nbs/12_scoring.ipynb #e5fbbbef
-def _shape_hint(a: HandTrack, r: HandTrack, i: int, j: int, name: str) -> str:
+def shape_hint(a: HandTrack, r: HandTrack, i: int, j: int, name: str) -> str:
     "Which finger differs most, and is it more bent or straighter?"
     worst, state = None, ""
     for finger, first in FINGER_BASES.items():
@@ -196,27 +237,28 @@ def _shape_hint(a: HandTrack, r: HandTrack, i: int, j: int, name: str) -> str:
             which = finger
     return f"check your {name} shape: your {which} is {state} than in the reference here"
 
-def moment_hint(attempt: Pose, reference: Pose,  # prepared (attempt mirrored in mirror mode)
+def moment_hint(attempt: Pose, reference: Pose,  # prepared (the attempt mirrored if it is compared mirrored)
                 moment: Moment,
-                dominant: str = "RIGHT_HAND",
+                hands: tuple[str, str] = ("RIGHT_HAND", "RIGHT_HAND"),  # the attempt's and the reference's signing hand
                 mirror: bool = False,
                 threshold: float = HINT_FROM,  # smaller differences (tolerances) get "matches well"
                 ) -> str:
     "What to change at this moment, in plain language."
     i, j = moment.attempt_frame, moment.reference_frame
     if moment.difference < threshold: return "this part matches the reference well"
-    other = "LEFT_HAND" if dominant == "RIGHT_HAND" else "RIGHT_HAND"
     if moment.channel == "body":
         idx = [SIGN50.index("BODY", p) for p in BODY_POINTS]
         deltas = attempt.data[i, idx] - reference.data[j, idx]  # (5, 2)
         k = int(np.linalg.norm(deltas, axis=-1).argmax())
         part = "head" if BODY_POINTS[k] == "NOSE" else _hand_name(BODY_POINTS[k], mirror).replace("hand", BODY_POINTS[k].split("_")[1].lower())
         return f"your {part} is {_where(deltas[k], mirror)} than in the reference here"
-    hand = dominant if moment.channel in ("dominant_shape", "position") else other
-    a, r, name = hand_track(attempt, hand), hand_track(reference, hand), _hand_name(hand, mirror)
+    signing = moment.channel in ("dominant_shape", "position")
+    mine, theirs = hands if signing else (_other(hands[0]), _other(hands[1]))
+    a, r, name = hand_track(attempt, mine), hand_track(reference, theirs), "signing hand" if signing else "other hand"
+    if not a.seen.any() and r.in_use[j]: return f"your {name} was not seen; this sign uses both hands, keep both in the picture"
     if not a.seen[i] and r.in_use[j]: return f"your {name} was not seen here; keep it inside the picture"
     if a.in_use[i] and not r.seen[j]: return f"your {name} is up here, but the reference does not use it"
-    if moment.channel == "dominant_shape": return _shape_hint(a, r, i, j, name)
+    if moment.channel == "dominant_shape": return shape_hint(a, r, i, j, name)
     return f"your {name} is {_where(a.centre[i] - r.centre[j], mirror)} than the reference here"
 
 # %% ../nbs/12_scoring.ipynb #a7ca2346
@@ -236,16 +278,17 @@ class ScoreReport:
     overall: float  # 0–100, weighted mean of the channel scores
     channels: dict[str, float | None]  # channel -> 0–100, None where neither recording informs it
     moments: list[Moment]  # where the attempt differs most, with hints
-    attempt: Pose  # prepared attempt (mirrored in mirror mode)
+    attempt: Pose  # prepared attempt (mirrored if it was compared mirrored)
     reference: Pose  # prepared reference
     path: np.ndarray  # (K, 2) DTW alignment: attempt frame, reference frame
     differences: dict[str, np.ndarray]  # channel -> (K,) difference along the path in tolerances (NaN: no information)
-    dominant: str = "RIGHT_HAND"
-    mirror: bool = False
+    dominant: str = "RIGHT_HAND"  # the reference's signing hand
+    mirror: bool = False  # the attempt was compared mirrored (chosen by the scorer, or forced)
     tempo: float = 1.0  # attempt duration / reference duration
     letters: list[LetterScore] = field(default_factory=list)  # fingerspelling drills: per letter
     pairs: dict = field(default_factory=dict, repr=False)  # channel -> (Ta, Tr) differences and where they inform
     hint_from: float = HINT_FROM  # moments that differ this much (tolerances) get a hint
+    attempt_hand: str = "RIGHT_HAND"  # the attempt's signing hand (after mirroring, if mirrored)
 
     def __repr__(self):
         parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} -" for k, v in self.channels.items())
@@ -264,33 +307,51 @@ def _check_lengths(attempt: Pose, reference: Pose):
                            "trim the recording to the one phrase")
 
 # %% ../nbs/12_scoring.ipynb #d90d0670
+def _aligned_cost(pairs: dict, weights: dict[str, float]) -> np.ndarray | None:
+    "(Ta, Tr) the weighted cost DTW minimises; pairs where the signing hand is unknown cost the known mean (None: never known)."
+    known = pairs["dominant_shape"][1]
+    if not known.any(): return None
+    cost = sum(weights.get(c, 0) * np.where(informs, d, 0) for c, (d, informs) in pairs.items())
+    return np.where(known, cost, cost[known].mean())
+
 def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, video or .pose file
                   reference: Pose | str | Path,  # what it should look like
-                  mirror: bool = False,  # left-handed learner: compare the mirror image of the attempt
-                  dominant: str = "auto",  # the reference's dominant hand: "auto", "right" or "left"
+                  mirror: bool | None = None,  # None: compare as recorded and mirrored, keep the better; True/False: force
+                  dominant: str = "auto",  # the reference's signing hand: "auto", "right" or "left"
                   fps: float = 25.0,
                   trim: bool = True,  # cut rest poses at both ends of both recordings
                   weights: dict[str, float] = WEIGHTS,  # share of each channel in the cost and the overall score
                   cache: bool | str | Path = True,  # extraction cache for videos (see load_pose)
+                  open_ends: float = OPEN_ENDS,  # share the alignment may skip at either end (0: plain DTW)
                   ) -> ScoreReport:
     "Align the attempt to the reference with DTW and score it 0–100 overall and per channel, with hints."
     attempt = prepare_sign(load_pose(attempt, what="attempt", cache=cache), fps, trim, "the attempt")
     reference = prepare_sign(load_pose(reference, what="reference", cache=cache), fps, trim, "the reference")
     _check_lengths(attempt, reference)
-    if mirror: attempt = attempt.mirror()
     if dominant not in ("auto", "right", "left"): raise SignLLMError(f"dominant must be auto, right or left, not {dominant!r}")
     hand = dominant_hand(reference) if dominant == "auto" else f"{dominant.upper()}_HAND"
-    pairs = channel_differences(attempt, reference, hand)
-    cost = sum(weights.get(c, 0) * np.where(informs, d, 0) for c, (d, informs) in pairs.items())  # (Ta, Tr)
-    path = dtw(cost, path=True).path  # (K, 2)
+    best = None
+    for flip in ((False, True) if mirror is None else (bool(mirror),)):
+        seen = attempt.mirror() if flip else attempt
+        for mine in dict.fromkeys((dominant_hand(seen), hand)):  # its own signing hand, or the one named like the reference's
+            pairs = channel_differences(seen, reference, (mine, hand))
+            cost = _aligned_cost(pairs, weights)
+            if cost is None: continue
+            mean, path = open_dtw(cost, open_ends)
+            if best is None or mean < best[0]: best = (mean, path, pairs, flip, mine, seen)
+    if best is None:
+        raise SignLLMError("the attempt's hands and the reference's signing hand are never seen at the same time; "
+                           "record the attempt with the signing hand in the picture")
+    _, path, pairs, flip, mine, seen = best
     along = {c: np.where(informs[path[:, 0], path[:, 1]], d[path[:, 0], path[:, 1]], np.nan) for c, (d, informs) in pairs.items()}
     channels = {c: (channel_score(float(np.nanmean(v))) if np.isfinite(v).any() else None) for c, v in along.items()}
     used = {c: weights.get(c, 0) for c, s in channels.items() if s is not None and weights.get(c, 0) > 0}
     overall = sum(channels[c] * w for c, w in used.items()) / sum(used.values()) if used else 0.0
     moments = worst_moments(path, along, weights=weights, gap=round(0.5 * fps))
-    for m in moments: m.hint = moment_hint(attempt, reference, m, hand, mirror)
-    return ScoreReport(float(overall), channels, moments, attempt, reference, path, along, hand, mirror,
-                       attempt.n_frames / reference.n_frames, pairs=pairs)
+    for m in moments: m.hint = moment_hint(seen, reference, m, (mine, hand), flip)
+    tempo = (path[-1, 0] - path[0, 0] + 1) / (path[-1, 1] - path[0, 1] + 1)  # over the aligned stretch
+    return ScoreReport(float(overall), channels, moments, seen, reference, path, along, hand, flip, float(tempo),
+                       pairs=pairs, attempt_hand=mine)
 
 # %% ../nbs/12_scoring.ipynb #e6402b40
 def reperformed(pose: Pose,  # a real recording
@@ -311,7 +372,7 @@ def reperformed(pose: Pose,  # a real recording
 # %% ../nbs/12_scoring.ipynb #eb4355fd
 def verdict(score: float) -> str:
     "A word for a score."
-    return "excellent" if score >= 85 else "good" if score >= 70 else "keep practising" if score >= 50 else "quite different from the reference"
+    return next((word for low, word in VERDICTS.items() if score >= low), "probably a different sign")
 
 def _tempo_note(tempo: float) -> str:
     if tempo > 1.3: return f"you signed {tempo:.1f}× slower than the reference (fine while learning)"
@@ -329,6 +390,8 @@ def hints(self: ScoreReport) -> list[str]:
     out = [f"at {report_seconds(self, m.reference_frame):.1f} s{f' ({m.label})' if m.label else ''}: {m.hint}"
            for m in self.moments if m.difference >= self.hint_from]
     if not out: out = ["your signing matches the reference well all through"]
+    if self.overall < DIFFERENT_SIGN and not self.letters:  # the details of a wrong sign mislead: say the main thing first
+        out = ["this looks like a different sign from the reference; watch the reference again"] + out[:1]
     if note := _tempo_note(self.tempo): out.append(note)
     return out
 
@@ -345,7 +408,7 @@ def summary(self: ScoreReport) -> str:
         lines.append(f"weakest letter: {weakest.letter} (letter {k + 1} of {len(self.letters)}) {weakest.score:.0f}/100"
                      + (" — it does not match; " + weakest.hint if weakest.score < 70 else ""))
         lines.append("(a word scores as its weakest letter; the channels above are over all its letters' frames)")
-    if self.mirror: lines.append("mirror mode: on (the attempt was compared as a left-handed signer's)")
+    if self.mirror: lines.append("compared mirrored: you sign with the other hand than the reference, or the picture is mirrored (fine)")
     lines += ["hints:"] + [f"  - {h}" for h in self.hints]
     return "\n".join(lines)
 

@@ -92,13 +92,14 @@ def test_different_real_sentences_score_clearly_lower(signer):
 
 
 def test_mirror_image_video_extracted_again(signer, cache, tmp_path):
-    "The video's frames flipped (a left-handed signer) and extracted by MediaPipe anew: mirror mode recovers the score."
+    "The video's frames flipped (a left-handed signer) and extracted by MediaPipe anew: the scorer compares it mirrored by itself."
     frames = [np.ascontiguousarray(f[:, ::-1]) for f in read_video(VIDEO)]
     video = write_clip(tmp_path / "left_handed.mp4", frames, crf=20)
     attempt = load_pose(video, cache=cache)
-    off, on = score_attempt(attempt, signer), score_attempt(attempt, signer, mirror=True)
+    off, on, auto = (score_attempt(attempt, signer, mirror=m) for m in (False, True, None))
     assert on.overall > 90 and all(on.channels[c] > 85 for c in HANDS), on
-    assert all(off.channels[c] < 50 for c in HANDS), off
+    assert auto.mirror and auto.overall == on.overall, auto  # found without being told
+    assert all(off.channels[c] < 50 for c in HANDS), off  # forced to compare as recorded
 
 
 def test_hints_name_the_hand_and_direction(signer):
@@ -107,9 +108,15 @@ def test_hints_name_the_hand_and_direction(signer):
     right = list(range(SIGN50.slice("RIGHT_HAND").start, SIGN50.slice("RIGHT_HAND").stop)) + [SIGN50.index("BODY", "RIGHT_WRIST")]
     data[40:70, right, 1] += 0.6 * abs(data[:, 2, 0] - data[:, 5, 0]).mean()  # right hand 0.6 shoulder widths lower
     report = score_attempt(lowered.replace(data=data), signer)
-    assert any("right hand is" in h and "lower" in h for h in report.hints), report.hints
-    mirrored = score_attempt(lowered.replace(data=data).mirror(), signer, mirror=True)
-    assert any("left hand is" in h and "lower" in h for h in mirrored.hints), mirrored.hints
+    assert any("signing hand is" in h and "lower" in h for h in report.hints), report.hints
+    mirrored = score_attempt(lowered.replace(data=data).mirror(), signer)  # a left-handed learner: found, not told
+    assert mirrored.mirror and any("signing hand is" in h and "lower" in h for h in mirrored.hints), mirrored.hints
+    shifted = signer.to_sign50()
+    data = shifted.data.copy()
+    data[40:70, right, 0] += 0.6 * abs(data[:, 2, 0] - data[:, 5, 0]).mean()  # image x: towards the signer's left
+    sideways = [score_attempt(p, signer) for p in (shifted.replace(data=data), shifted.replace(data=data).mirror())]
+    assert any("further to your left" in h for h in sideways[0].hints), sideways[0].hints
+    assert any("further to your right" in h for h in sideways[1].hints), sideways[1].hints  # the mirrored learner's own side
 
 
 def test_report_outputs(self_report, signer):
@@ -295,7 +302,7 @@ def test_fingerspelling_scored_per_letter():
     wrong = score_spelling(careful("hullo"), reference)
     others = [l.score for k, l in enumerate(wrong.letters) if k != 1]
     assert wrong.letters[1].score < min(others) - 30, wrong.letters
-    assert "right hand shape" in wrong.letters[1].hint and all("matches" in l.hint for l in good.letters)
+    assert "looks more like" in wrong.letters[1].hint and all("matches" in l.hint for l in good.letters)
     assert "letters: H" in wrong.summary()
 
 
