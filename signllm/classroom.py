@@ -60,8 +60,7 @@ def _hand_shapes(clip: Pose) -> tuple[np.ndarray, np.ndarray, str]:
     "(n, 20, 2) shapes and (n,) angles of a letter clip's held frames (its signing hand, as `hand_track` sees it), and that hand."
     core = letter_core(prepare_clip(clip, 25.0))
     core = core.replace(data=core.data[..., :2])
-    track = hand_track(core, dominant_hand(core))
-    hand = dominant_hand(core)
+    track = hand_track(core, hand := dominant_hand(core))
     if not track.seen.any(): raise SignLLMError(f"the letter clip {clip.meta.get('source', '')} shows no hand")
     return track.shape[track.seen], track.angle[track.seen], hand
 
@@ -69,8 +68,8 @@ def _alphabet_folders() -> list:
     return [data_path(f) for f in ("fingerspelling", MORE_ALPHABETS) if data_path(f).is_dir()]
 
 def _alphabet_shapes(lang: str) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
-    "Unit (letter, or a unit such as SCH) -> held hand shapes, for the shipped alphabet of `lang`."
-    return {e.words: _hand_shapes(e.pose()) for folder in _alphabet_folders() for e in read_index(folder) if e.signed_language == lang}
+    "Unit (letter, or a unit such as SCH) -> (shapes, angles, hand, lang): the held hand shapes of the shipped alphabet of `lang`."
+    return {e.words: (*_hand_shapes(e.pose()), lang) for folder in _alphabet_folders() for e in read_index(folder) if e.signed_language == lang}
 
 def _distance(shapes: np.ndarray, angles: np.ndarray, example: tuple) -> np.ndarray:
     "(n,) each frame's distance to the nearest held frame of one example (palm sizes, with the turn)."
@@ -80,20 +79,21 @@ def _distance(shapes: np.ndarray, angles: np.ndarray, example: tuple) -> np.ndar
 # %% ../nbs/12a_classroom.ipynb #66c357c7
 def _as_hand(example: tuple, hand: str) -> tuple:
     "An example's shapes as seen on `hand`: a left hand's shape is the mirror image of a right hand's."
-    shapes, angles, own = example
-    return (shapes, angles, own) if own == hand else (shapes * np.float32([-1, 1]), -angles, hand)
+    shapes, angles, own, lang = example
+    return example if own == hand else (shapes * np.float32([-1, 1]), -angles, hand, lang)
 
 @functools.lru_cache(maxsize=8)
 def letter_variants(lang: str,  # the drill's alphabet
-                    ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str]]]:
-    "Letter -> examples: this alphabet's own clip first, then other alphabets' same-named letters with the same hand shape."
+                    exclude: tuple[str, ...] = (),  # alphabets not to take examples from (e.g. to test on their signer)
+                    ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str, str]]]:
+    "Letter -> examples (shapes, angles, hand, alphabet): its own clip first, then other alphabets' same-named letters of the same shape."
     own = _alphabet_shapes(lang)
     if not own: raise SignLLMError(f"no shipped alphabet for {lang}; choose one of the alphabets in data/fingerspelling")
     hand = next(iter(own.values()))[2]
     examples = {u: [e] for u, e in own.items()}
     centre = {u: (np.median(e[0], 0), np.median(e[1])) for u, e in own.items()}  # one typical frame per letter
     named = {u.lower(): u for u in own if len(u) == 1}  # letters are matched across alphabets by name, case aside
-    for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang}):
+    for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang, *exclude}):
         for name, e in _alphabet_shapes(other).items():
             if (u := named.get(name.lower())) is None: continue
             e = _as_hand(e, hand)
@@ -167,12 +167,13 @@ def score_spelling(attempt: Pose | str | Path,  # the learner's spelling: Pose, 
                    reference: Pose,  # from spelling_reference
                    mirror: bool | None = None,  # None: as recorded or mirrored, whichever fits; True/False: force
                    cache: bool | str | Path = True,
+                   exclude: tuple[str, ...] = (),  # alphabets whose letters are not used as examples (letter_variants)
                    ) -> ScoreReport:
     "Score a fingerspelled word letter by letter against the whole alphabet (`report.letters`); overall = the weakest letter."
     segments, lang = reference.meta.get("segments"), reference.meta.get("signed_language")
     if not segments or not lang: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
     report = score_attempt(attempt, reference, mirror=mirror, weights=SPELLING_WEIGHTS, cache=cache)
-    examples = letter_variants(lang)
+    examples = letter_variants(lang, tuple(exclude))
     track = hand_track(report.attempt, report.attempt_hand)
     near, letters = letter_distances(track, examples)
     offset, n = report.reference.meta["span"][0], report.reference.n_frames

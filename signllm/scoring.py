@@ -23,8 +23,8 @@ __all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'ANGLE_WEI
            'VERDICTS', 'DIFFERENT_SIGN', 'HINT_FROM', 'REST_Y', 'BODY_POINTS', 'FINGER_BASES', 'OPEN_ENDS',
            'OPEN_PENALTY', 'MIN_SECONDS', 'MAX_FRAMES', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack',
            'hand_track', 'channel_differences', 'open_dtw', 'dominant_hand', 'Moment', 'worst_moments', 'shape_hint',
-           'moment_hint', 'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'verdict', 'report_seconds',
-           'figure_png']
+           'moment_hint', 'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'learner_recognition',
+           'verdict', 'report_seconds', 'figure_png']
 
 # %% ../nbs/12_scoring.ipynb #acfe0fd0
 MIN_SHOULDER_FRAMES = 0.5  # share of frames in which the signer's shoulders must be seen
@@ -306,7 +306,6 @@ def _check_lengths(attempt: Pose, reference: Pose):
         raise SignLLMError(f"the attempt lasts {attempt.duration:.1f} s for a {reference.duration:.1f} s reference; "
                            "trim the recording to the one phrase")
 
-# %% ../nbs/12_scoring.ipynb #d90d0670
 def _aligned_cost(pairs: dict, weights: dict[str, float]) -> np.ndarray | None:
     "(Ta, Tr) the weighted cost DTW minimises; pairs where the signing hand is unknown cost the known mean (None: never known)."
     known = pairs["dominant_shape"][1]
@@ -314,6 +313,7 @@ def _aligned_cost(pairs: dict, weights: dict[str, float]) -> np.ndarray | None:
     cost = sum(weights.get(c, 0) * np.where(informs, d, 0) for c, (d, informs) in pairs.items())
     return np.where(known, cost, cost[known].mean())
 
+# %% ../nbs/12_scoring.ipynb #d90d0670
 def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, video or .pose file
                   reference: Pose | str | Path,  # what it should look like
                   mirror: bool | None = None,  # None: compare as recorded and mirrored, keep the better; True/False: force
@@ -368,6 +368,27 @@ def reperformed(pose: Pose,  # a real recording
     idx = np.clip(np.round(u * (clip.n_frames - 1)).astype(int), 0, clip.n_frames - 1)
     noise = rng.normal(0, jitter, clip.data[idx].shape).astype(np.float32)
     return clip.replace(data=clip.data[idx] + noise, confidence=clip.confidence[idx])
+
+# %% ../nbs/12_scoring.ipynb #648d49c3
+def learner_recognition(result: dict,  # what tools/real_people.py wrote (data/real_people/learners.json)
+                        which: str = "held out",  # "calibration" or "held out" learners
+                        variant: str | None = None,  # the scores with one ingredient taken out (the file's "variants")
+                        ) -> dict:
+    "Is each attempt's own sign the best-scoring of the lesson's signs? Share, right and wrong scores, per learner."
+    splits = {l["learner"]: l["split"] for l in result["learners"]}
+    attempts = {}
+    for p in result["pairs"]:
+        score = p.get("overall") if variant is None else p.get("variants", {}).get(variant)
+        if splits[p["learner"]] == which: attempts.setdefault((p["learner"], p["sign"], p["take"]), {})[p["reference"]] = score
+    first, right, wrong, learners = [], [], [], {}
+    for (learner, sign, _), scores in attempts.items():
+        if None in scores.values(): continue  # not scorable against every reference (e.g. no hand seen)
+        ok = max(scores, key=scores.get) == sign
+        first.append(ok); learners.setdefault(learner, []).append(ok)
+        right.append(scores[sign]); wrong += [v for r, v in scores.items() if r != sign]
+    if not first: raise SignLLMError(f"no scored attempts of {which} learners in this file")
+    return {"attempts": len(first), "first": float(np.mean(first)), "right": right, "wrong": wrong,
+            "margin": float(np.median(right) - np.median(wrong)), "per_learner": {k: float(np.mean(v)) for k, v in learners.items()}}
 
 # %% ../nbs/12_scoring.ipynb #eb4355fd
 def verdict(score: float) -> str:
