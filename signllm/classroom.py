@@ -47,6 +47,7 @@ def spelling_reference(word: str,  # one word, e.g. "hello"
     if not entries: raise SignLLMError(f"the lexicon has no {language.name} alphabet; choose ase, gsg, sgg, tsm or ise")
     pose = compose([letter_core(lexicon.clip(e)) for e in entries], letters)
     pose.meta.update(text=word, signed_language=language.code, letters=letters)
+    if lexicon is not default_lexicon(fps): pose.meta["lexicon"] = lexicon  # the drill knows the letters from it
     return pose
 
 # %% ../nbs/12a_classroom.ipynb #aa99d4f1
@@ -85,10 +86,12 @@ def _as_hand(example: tuple, hand: str) -> tuple:
 @functools.lru_cache(maxsize=8)
 def letter_variants(lang: str,  # the drill's alphabet
                     exclude: tuple[str, ...] = (),  # alphabets not to take examples from (e.g. to test on their signer)
+                    lexicon: Lexicon | None = None,  # where the drill's own letters come from (default: the shipped lexicon)
                     ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str, str]]]:
     "Letter -> examples (shapes, angles, hand, alphabet): its own clip first, then other alphabets' same-named letters of the same shape."
-    own = _alphabet_shapes(lang)
-    if not own: raise SignLLMError(f"no shipped alphabet for {lang}; choose one of the alphabets in data/fingerspelling")
+    lexicon = lexicon or default_lexicon()
+    own = {e.words: (*_hand_shapes(lexicon.clip(e)), lang) for e in lexicon.alphabets.get(lang, {}).values()}  # as spelled
+    if not own: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
     hand = next(iter(own.values()))[2]
     examples = {u: [e] for u, e in own.items()}
     centre = {u: (np.median(e[0], 0), np.median(e[1])) for u, e in own.items()}  # one typical frame per letter
@@ -173,12 +176,13 @@ def score_spelling(attempt: Pose | str | Path,  # the learner's spelling: Pose, 
     segments, lang = reference.meta.get("segments"), reference.meta.get("signed_language")
     if not segments or not lang: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
     report = score_attempt(attempt, reference, mirror=mirror, weights=SPELLING_WEIGHTS, cache=cache)
-    examples = letter_variants(lang, tuple(exclude))
+    examples = letter_variants(lang, tuple(exclude), reference.meta.get("lexicon"))
     track = hand_track(report.attempt, report.attempt_hand)
     near, letters = letter_distances(track, examples)
     offset, n = report.reference.meta["span"][0], report.reference.n_frames
     kept = [(s.label, max(s.start - offset, 0), min(s.end - offset, n)) for s in segments]
     kept = [k for k in kept if k[2] > k[1] and k[0] in examples]  # (a letter cut off by trimming the reference: not scored)
+    if not kept: raise SignLLMError("the reference has no letter left to score; make it with spelling_reference(word, lang)")
     frames = find_letters(np.stack([near[:, letters.index(label)] for label, *_ in kept]))
     same, shown = _same_shapes(examples), hand_track(report.reference, report.dominant)
     moments = []

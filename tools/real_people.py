@@ -13,7 +13,12 @@ Each learner's first take of HELLO, THANKS and I-LOVE-YOU is the reference; the 
 scored against all three references. Learners are split by name: every second one (sorted) calibrates, the others are
 held out.
 
+Fluent signers' repeats: `repeats FILE.csv` names .pose files (columns path, sign, source, licence; paths relative to the
+CSV); every clip is scored against every other clip, as recorded and with 15 % cut off both ends of the attempt (a
+trimmed copy), so a sign repeated (by the same or another fluent signer) can be compared with different signs.
+
 Run: .venv/bin/python tools/real_people.py learners DIR --out data/real_people/learners.json [--takes 5] [--variants]
+     .venv/bin/python tools/real_people.py repeats clips.csv --out data/real_people/repeats.json
 """
 import argparse
 import csv
@@ -106,17 +111,30 @@ def measure_learners(folder: Path, takes: int, variants: bool) -> dict:
     return {"learners": learners, "pairs": pairs, "other_learner_pairs": others, "skipped": skipped,
             "tolerance": dict(TOLERANCE), "takes": takes}
 
+def measure_repeats(table: Path) -> dict:
+    from signllm.inputs import load_pose
+    rows = list(csv.DictReader(open(table, encoding="utf-8")))
+    clips = [load_pose(table.parent / r["path"], what=r["path"]) for r in rows]
+    pairs = []
+    for i, (row, attempt) in enumerate(zip(rows, clips)):
+        n = attempt.n_frames
+        for cut, shown in (("as recorded", attempt), ("trimmed", attempt[round(0.15 * n):n - round(0.15 * n)])):
+            for j, ref in enumerate(rows):
+                if i != j: pairs.append({"attempt": i, "reference": j, "cut": cut, **_entry(shown, clips[j])})
+    return {"clips": [{"clip": k, "sign": r["sign"], "source": r["source"], "licence": r["licence"]} for k, r in enumerate(rows)],
+            "pairs": pairs}
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["learners"])
-    p.add_argument("folder", type=Path)
+    p.add_argument("what", choices=["learners", "repeats"])
+    p.add_argument("folder", type=Path, help="learners: the folder of .npz files; repeats: the CSV of clips")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--takes", type=int, default=5)
     p.add_argument("--variants", action="store_true", help="also score with one ingredient taken out (VARIANTS)")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     started = time.time()
-    result = measure_learners(args.folder, args.takes, args.variants)
+    result = measure_learners(args.folder, args.takes, args.variants) if args.what == "learners" else measure_repeats(args.folder)
     import signllm
     where = Path(signllm.__file__).resolve().parent.parent
     git = lambda *a: subprocess.run(["git", "-C", str(where), *a], capture_output=True, text=True).stdout.strip()
@@ -126,7 +144,7 @@ def main(argv=None) -> int:
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(args.out)
-    print(f"{len(result['learners'])} learners, {len(result['pairs'])} scored pairs -> {args.out} ({result['seconds']} s)")
+    print(f"{len(result.get('learners', result.get('clips')))} learners or clips, {len(result['pairs'])} scored pairs -> {args.out} ({result['seconds']} s)")
     return 0
 
 if __name__ == "__main__":
