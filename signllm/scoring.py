@@ -337,12 +337,13 @@ def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, 
             pairs = channel_differences(seen, reference, (mine, hand))
             cost = _aligned_cost(pairs, weights)
             if cost is None: continue
-            mean, path = open_dtw(cost, open_ends)
-            if best is None or mean < best[0]: best = (mean, path, pairs, flip, mine, seen)
+            mean = dtw(cost).cost  # plain DTW picks the pairing; the open ends are searched for that one only
+            if best is None or mean < best[0]: best = (mean, cost, pairs, flip, mine, seen)
     if best is None:
         raise SignLLMError("the attempt's hands and the reference's signing hand are never seen at the same time; "
                            "record the attempt with the signing hand in the picture")
-    _, path, pairs, flip, mine, seen = best
+    _, cost, pairs, flip, mine, seen = best
+    path = open_dtw(cost, open_ends)[1]
     along = {c: np.where(informs[path[:, 0], path[:, 1]], d[path[:, 0], path[:, 1]], np.nan) for c, (d, informs) in pairs.items()}
     channels = {c: (channel_score(float(np.nanmean(v))) if np.isfinite(v).any() else None) for c, v in along.items()}
     used = {c: weights.get(c, 0) for c, s in channels.items() if s is not None and weights.get(c, 0) > 0}
