@@ -8,6 +8,8 @@ process, and whether pytorch_lightning was imported. `--imports` adds the slowes
 (python -X importtime), to see what remains to trim.
 
 Run: .venv/bin/python bench/commands.py [--runs 3] [--imports]
+Measured 2026-12-07 (issue #27's scorer and drill), 3 runs: score 0.17x `import torch` (it imports no torch), score --spell
+1.12x (it reads every shipped alphabet for the letter examples), translate 1.11x, generate --engine model 1.04x.
 """
 import argparse
 import os
@@ -47,7 +49,9 @@ def main(argv=None) -> int:
                                                 "--engine", "model", "-o", str(Path(d) / "model.pose")],
             "signllm score (a .pose vs itself)": [signllm, "score", "data/words/ase_FOOTBALL.pose",
                                                   "data/words/ase_FOOTBALL.pose", "--no-cache"],
+            "signllm score --spell (the drill)": [signllm, "score", str(Path(d) / "hello.pose"), "--spell", "hello"],
         }
+        run([signllm, "generate", "hello", "--lang", "ase", "-o", str(Path(d) / "hello.pose")])  # the drill's attempt
         times = {name: [] for name in commands}
         memory = {name: [] for name in commands}
         for _ in range(runs):
