@@ -57,11 +57,12 @@ SAME_SHAPE = 0.1  # letters of one alphabet this close (palm sizes) are one hand
 LETTER_GAP = (-0.03, 0.02)  # (centre, width) of the relative score: closer than the nearest other letter by 0.03 -> 50
 LETTER_FAR = 0.4  # a hand this far (palm sizes) from every example of the letter scores at most half
 
-def _hand_shapes(clip: Pose) -> tuple[np.ndarray, np.ndarray, str]:
-    "(n, 20, 2) shapes and (n,) angles of a letter clip's held frames (its signing hand, as `hand_track` sees it), and that hand."
+def _hand_shapes(clip: Pose, hand: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    "(n, 20, 2) shapes and (n,) angles of a letter clip's held frames (`hand`, if seen, else its signing hand), and that hand."
     core = letter_core(prepare_clip(clip, 25.0))
     core = core.replace(data=core.data[..., :2])
-    track = hand_track(core, hand := dominant_hand(core))
+    if hand is None or not hand_track(core, hand).seen.any(): hand = dominant_hand(core)
+    track = hand_track(core, hand)
     if not track.seen.any(): raise SignLLMError(f"the letter clip {clip.meta.get('source', '')} shows no hand")
     return track.shape[track.seen], track.angle[track.seen], hand
 
@@ -90,11 +91,13 @@ def letter_variants(lang: str,  # the drill's alphabet
                     ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str, str]]]:
     "Letter -> examples (shapes, angles, hand, alphabet): its own clip first, then other alphabets' same-named letters of the same shape."
     lexicon = lexicon or default_lexicon()
-    own = {e.words: (*_hand_shapes(lexicon.clip(e)), lang) for e in lexicon.alphabets.get(lang, {}).values()}  # as spelled
-    if not own: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
-    hand = next(iter(own.values()))[2]
-    examples = {u: [e] for u, e in own.items()}
-    centre = {u: (np.median(e[0], 0), np.median(e[1])) for u, e in own.items()}  # one typical frame per letter
+    clips = {e.words: lexicon.clip(e) for e in lexicon.alphabets.get(lang, {}).values()}  # keyed as spelled
+    if not clips: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
+    hands = [dominant_hand(prepare_clip(c, 25.0)) for c in clips.values()]
+    hand = max(set(hands), key=hands.count)  # the alphabet's signing hand: every letter is read on it (two-handed: TİD)
+    own = {u: (*_hand_shapes(c, hand), lang) for u, c in clips.items()}
+    examples = {u: [_as_hand(e, hand)] for u, e in own.items()}
+    centre = {u: (np.median(e[0][0], 0), np.median(e[0][1])) for u, e in examples.items()}  # one typical frame per letter
     named = {u.lower(): u for u in own if len(u) == 1}  # letters are matched across alphabets by name, case aside
     for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang, *exclude}):
         for name, e in _alphabet_shapes(other).items():

@@ -90,7 +90,7 @@ def hand_track(pose: Pose,  # prepared (prepare_sign)
                hand: str,  # "RIGHT_HAND" or "LEFT_HAND"
                ) -> HandTrack:
     "Shape in the hand's own frame, turn, centre and visibility of one hand."
-    xy = pose.data[:, SIGN50.slice(hand)]  # (T, 21, 2)
+    xy = pose.data[:, SIGN50.slice(hand), :2]  # (T, 21, 2): image x and y (a depth, if any, is not used)
     rel = xy - xy[:, :1]  # wrist at the origin
     knuckles = [HAND_POINTS.index(f"{f}_MCP") for f in ("INDEX_FINGER", "MIDDLE_FINGER", "RING_FINGER", "PINKY")]
     rel = rel / np.maximum(np.linalg.norm(rel[:, knuckles], axis=-1).mean(1), 1e-6)[:, None, None]  # palm size 1

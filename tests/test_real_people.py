@@ -105,3 +105,22 @@ def test_letter_variants_name_their_alphabets():
     assert all(ex[0][3] == "ase" for ex in examples.values())  # the alphabet's own clip first
     assert sum(len(ex) > 1 for ex in examples.values()) >= 20
     assert "bzs" not in {e[3] for ex in letter_variants("ase", ("bzs",)).values() for e in ex}
+
+
+@pytest.mark.parametrize("lang,word", [("ase", "hello"), ("gsg", "hallo"), ("sgg", "hallo"), ("tsm", "merhaba"), ("ise", "ciao")])
+def test_drill_in_every_shipped_alphabet(lang, word):
+    "Every alphabet (TİD's two-handed letters read on its signing hand, LIS's on the left): right word high, a wrong letter low."
+    from signllm.classroom import _same_shapes
+    from signllm.generator import default_lexicon
+    lexicon = default_lexicon()
+    entries, letters, _ = lexicon.spell(word, lang)
+    careful = compose([lexicon.clip(e) for e in entries], letters)  # the real letter clips played whole
+    assert score_spelling(careful, spelling_reference(word, lang)).overall >= 90
+    examples = letter_variants(lang)
+    same = _same_shapes(examples)
+    second = letters[1]
+    other = next(u for u in sorted(examples) if len(u) == 1 and u.lower() not in word.lower() and u not in same[second])
+    # (a letter the word does not hold: one held A can stand for two A's in a row, see the double-letter limit of 12a)
+    wrong = word[0] + other.lower() + word[2:]
+    report = score_spelling(careful, spelling_reference(wrong, lang))
+    assert report.overall < 50 and "letter 2 of" in report.summary(), (wrong, report.letters)
