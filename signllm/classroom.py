@@ -54,7 +54,8 @@ def spelling_reference(word: str,  # one word, e.g. "hello"
 MORE_ALPHABETS = "more_alphabets"  # data/ folder of further real alphabets, used as letter examples by other signers
 MATCH_SLACK = 0.05  # another alphabet's letter is an example when within this (palm sizes) of the nearest letter
 SAME_SHAPE = 0.1  # letters of one alphabet this close (palm sizes) are one hand shape: not counted against each other
-LETTER_GAP = (-0.03, 0.02)  # (centre, width) of the relative score: closer than the nearest other letter by 0.03 -> 50
+LETTER_GAP = (-0.03, 0.02)  # (centre, width) of the relative score: 50 where the hand is 0.03 nearer another letter
+                            # (another signer's letters sit that close); 88 where the two distances are equal
 LETTER_FAR = 0.4  # a hand this far (palm sizes) from every example of the letter scores at most half
 
 def _hand_shapes(clip: Pose, hand: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -84,26 +85,33 @@ def _as_hand(example: tuple, hand: str) -> tuple:
     shapes, angles, own, lang = example
     return example if own == hand else (shapes * np.float32([-1, 1]), -angles, hand, lang)
 
-@functools.lru_cache(maxsize=8)
+def _middle_angle(angles: np.ndarray) -> float:
+    "The median of angles that may straddle ±π (taken around their circular mean)."
+    centre = np.angle(np.exp(1j * angles).mean())
+    return float(np.median(np.angle(np.exp(1j * (angles - centre)))) + centre)
+
 def letter_variants(lang: str,  # the drill's alphabet
-                    exclude: tuple[str, ...] = (),  # alphabets not to take examples from (e.g. to test on their signer)
+                    exclude: tuple[str, ...] | list[str] = (),  # alphabets not to take examples from (e.g. to test on their signer)
                     lexicon: Lexicon | None = None,  # where the drill's own letters come from (default: the shipped lexicon)
                     ) -> dict[str, list[tuple[np.ndarray, np.ndarray, str, str]]]:
     "Letter -> examples (shapes, angles, hand, alphabet): its own clip first, then other alphabets' same-named letters of the same shape."
-    lexicon = lexicon or default_lexicon()
+    return _letter_variants(lang, tuple(exclude), lexicon or default_lexicon())
+
+@functools.lru_cache(maxsize=8)
+def _letter_variants(lang: str, exclude: tuple[str, ...], lexicon: Lexicon) -> dict[str, list[tuple]]:
     clips = {e.words: lexicon.clip(e) for e in lexicon.alphabets.get(lang, {}).values()}  # keyed as spelled
     if not clips: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
     hands = [dominant_hand(prepare_clip(c, 25.0)) for c in clips.values()]
     hand = max(set(hands), key=hands.count)  # the alphabet's signing hand: every letter is read on it (two-handed: TİD)
     own = {u: (*_hand_shapes(c, hand), lang) for u, c in clips.items()}
     examples = {u: [_as_hand(e, hand)] for u, e in own.items()}
-    centre = {u: (np.median(e[0][0], 0), np.median(e[0][1])) for u, e in examples.items()}  # one typical frame per letter
+    centre = {u: (np.median(e[0][0], 0), _middle_angle(e[0][1])) for u, e in examples.items()}  # one typical frame per letter
     named = {u.lower(): u for u in own if len(u) == 1}  # letters are matched across alphabets by name, case aside
     for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang, *exclude}):
         for name, e in _alphabet_shapes(other).items():
             if (u := named.get(name.lower())) is None: continue
             e = _as_hand(e, hand)
-            near = {v: _distance(np.median(e[0], 0)[None], np.median(e[1], keepdims=True), (c[0][None], np.array([c[1]])))[0]
+            near = {v: _distance(np.median(e[0], 0)[None], np.array([_middle_angle(e[1])]), (c[0][None], np.array([c[1]])))[0]
                     for v, c in centre.items()}
             if near[u] <= min(near.values()) + MATCH_SLACK: examples[u].append(e)
     return examples
@@ -153,6 +161,7 @@ def letter_score(near: np.ndarray,  # (U,) one frame's distance to each letter
     "0–100 for showing `letter` at this frame, and the nearest other letter."
     k = letters.index(letter)
     others = [i for i, u in enumerate(letters) if u != letter and u not in same]
+    if not others: return 100.0 / (1 + (near[k] / LETTER_FAR) ** 4), letter  # (an alphabet of one hand shape)
     rival = others[int(np.argmin(near[others]))]
     gap = (near[rival] - near[k] - LETTER_GAP[0]) / LETTER_GAP[1]
     score = 100 / (1 + np.exp(-np.clip(gap, -50, 50))) / (1 + (near[k] / LETTER_FAR) ** 4)
@@ -160,7 +169,7 @@ def letter_score(near: np.ndarray,  # (U,) one frame's distance to each letter
 
 def _same_shapes(examples: dict[str, list[tuple]]) -> dict[str, set[str]]:
     "Letter -> the other letters of the alphabet whose own clips hold the same hand shape (closer than SAME_SHAPE)."
-    typical = {u: (np.median(e[0][0], 0)[None], np.median(e[0][1], keepdims=True)) for u, e in examples.items()}
+    typical = {u: (np.median(e[0][0], 0)[None], np.array([_middle_angle(e[0][1])])) for u, e in examples.items()}
     return {u: {v for v in typical if v != u and _distance(*typical[u], examples[v][0]) < SAME_SHAPE} for u in typical}
 
 def _letter_hint(score: float, letter: str, rival: str, attempt: HandTrack, reference: HandTrack, i: int, j: int) -> str:
@@ -178,7 +187,7 @@ def score_spelling(attempt: Pose | str | Path,  # the learner's spelling: Pose, 
     "Score a fingerspelled word letter by letter against the whole alphabet (`report.letters`); overall = the weakest letter."
     segments, lang = reference.meta.get("segments"), reference.meta.get("signed_language")
     if not segments or not lang: raise SignLLMError("the reference has no letters; make it with spelling_reference(word, lang)")
-    report = score_attempt(attempt, reference, mirror=mirror, weights=SPELLING_WEIGHTS, cache=cache)
+    report = score_attempt(attempt, reference, mirror=mirror, fps=reference.fps, weights=SPELLING_WEIGHTS, cache=cache)
     examples = letter_variants(lang, tuple(exclude), reference.meta.get("lexicon"))
     track = hand_track(report.attempt, report.attempt_hand)
     near, letters = letter_distances(track, examples)
