@@ -58,21 +58,26 @@ LETTER_GAP = (-0.03, 0.02)  # (centre, width) of the relative score: 50 where th
                             # (another signer's letters sit that close); 88 where the two distances are equal
 LETTER_FAR = 0.4  # a hand this far (palm sizes) from every example of the letter scores at most half
 
-def _hand_shapes(clip: Pose, hand: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    "(n, 20, 2) shapes and (n,) angles of a letter clip's held frames (`hand`, if seen, else its signing hand), and that hand."
+def _held(clip: Pose) -> Pose:
+    "A letter clip's held frames (`letter_core`), prepared at 25 fps, image x and y only."
     core = letter_core(prepare_clip(clip, 25.0))
-    core = core.replace(data=core.data[..., :2])
+    return core.replace(data=core.data[..., :2])
+
+def _hand_shapes(core: Pose, lang: str, hand: str | None = None) -> tuple[np.ndarray, np.ndarray, str, str]:
+    "(n, 20, 2) shapes, (n,) angles of held frames (`_held`) on `hand` if seen there, else on the signing hand; that hand; `lang`."
     if hand is None or not hand_track(core, hand).seen.any(): hand = dominant_hand(core)
     track = hand_track(core, hand)
-    if not track.seen.any(): raise SignLLMError(f"the letter clip {clip.meta.get('source', '')} shows no hand")
-    return track.shape[track.seen], track.angle[track.seen], hand
+    if not track.seen.any(): raise SignLLMError(f"a {lang} letter clip shows no hand ({core.meta.get('source', '')})")
+    return track.shape[track.seen], track.angle[track.seen], hand, lang
 
-def _alphabet_folders() -> list:
-    return [data_path(f) for f in ("fingerspelling", MORE_ALPHABETS) if data_path(f).is_dir()]
-
-def _alphabet_shapes(lang: str) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
-    "Unit (letter, or a unit such as SCH) -> (shapes, angles, hand, lang): the held hand shapes of the shipped alphabet of `lang`."
-    return {e.words: (*_hand_shapes(e.pose()), lang) for folder in _alphabet_folders() for e in read_index(folder) if e.signed_language == lang}
+def _shipped_letters() -> dict[str, list]:
+    "Sign language -> the single-letter entries of the shipped alphabets (data/fingerspelling and data/more_alphabets)."
+    out: dict[str, list] = {}
+    for folder in ("fingerspelling", MORE_ALPHABETS):
+        if not data_path(folder).is_dir(): continue
+        for e in read_index(data_path(folder)):
+            if len(e.words) == 1: out.setdefault(e.signed_language, []).append(e)
+    return out
 
 def _distance(shapes: np.ndarray, angles: np.ndarray, example: tuple) -> np.ndarray:
     "(n,) each frame's distance to the nearest held frame of one example (palm sizes, with the turn)."
@@ -99,18 +104,18 @@ def letter_variants(lang: str,  # the drill's alphabet
 
 @functools.lru_cache(maxsize=8)
 def _letter_variants(lang: str, exclude: tuple[str, ...], lexicon: Lexicon) -> dict[str, list[tuple]]:
-    clips = {e.words: lexicon.clip(e) for e in lexicon.alphabets.get(lang, {}).values()}  # keyed as spelled
-    if not clips: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
-    hands = [dominant_hand(prepare_clip(c, 25.0)) for c in clips.values()]
+    held = {e.words: _held(lexicon.clip(e)) for e in lexicon.alphabets.get(lang, {}).values()}  # keyed as spelled
+    if not held: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
+    hands = [dominant_hand(core) for core in held.values()]
     hand = max(set(hands), key=hands.count)  # the alphabet's signing hand: every letter is read on it (two-handed: TİD)
-    own = {u: (*_hand_shapes(c, hand), lang) for u, c in clips.items()}
-    examples = {u: [_as_hand(e, hand)] for u, e in own.items()}
+    examples = {u: [_as_hand(_hand_shapes(core, lang, hand), hand)] for u, core in held.items()}
     centre = {u: (np.median(e[0][0], 0), _middle_angle(e[0][1])) for u, e in examples.items()}  # one typical frame per letter
-    named = {u.lower(): u for u in own if len(u) == 1}  # letters are matched across alphabets by name, case aside
-    for other in sorted({e.signed_language for folder in _alphabet_folders() for e in read_index(folder)} - {lang, *exclude}):
-        for name, e in _alphabet_shapes(other).items():
-            if (u := named.get(name.lower())) is None: continue
-            e = _as_hand(e, hand)
+    named = {u.lower(): u for u in held if len(u) == 1}  # letters are matched across alphabets by name, case aside
+    for other, entries in sorted(_shipped_letters().items()):
+        if other == lang or other in exclude: continue
+        for entry in entries:
+            if (u := named.get(entry.words.lower())) is None: continue  # only letters this alphabet has are read
+            e = _as_hand(_hand_shapes(_held(entry.pose()), other), hand)
             near = {v: _distance(np.median(e[0], 0)[None], np.array([_middle_angle(e[1])]), (c[0][None], np.array([c[1]])))[0]
                     for v, c in centre.items()}
             if near[u] <= min(near.values()) + MATCH_SLACK: examples[u].append(e)
