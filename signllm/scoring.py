@@ -153,7 +153,9 @@ def open_dtw(cost: np.ndarray,  # (Ta, Tr) frame costs, attempt × reference
             result = dtw(cost[a0:a1, r0:r1], path=True)
             mean = result.cost * (1 + penalty * (r0 + tr - r1) / tr)
             if mean < best[0]: best = (mean, result.path + [a0, r0])
-    if best[1] is None: best = (dtw(cost).cost, dtw(cost, path=True).path)  # too short to cut: plain DTW
+    if best[1] is None:  # too short to cut: plain DTW
+        plain = dtw(cost, path=True)
+        best = (plain.cost, plain.path)
     return best
 
 # %% ../nbs/12_scoring.ipynb #59ff3bee
