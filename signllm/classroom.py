@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
+import json
+import marshal
 import math
 import re
 from pathlib import Path
@@ -18,10 +21,10 @@ from fastcore.basics import patch
 from .core import SignLLMError, atomic_path, data_path
 from .pose import SIGN50, Pose, write_pose
 from .data import LEXICON_COLUMNS, LexiconEntry, folder_languages, lexicon_entry, read_index, sign_language
-from .inputs import load_pose
+from .inputs import cache_folder, load_pose
 from .generator import Lexicon, compose, default_lexicon, letter_core, prepare_clip, signing_span, word_key
 from .scoring import (ANGLE_WEIGHT, REST_Y, SLOPE, VERDICTS, HandTrack, LetterScore, Moment, ScoreReport,
-                             check_recording, dominant_hand, hand_track, score_attempt, shape_hint)
+                             check_recording, dominant_hand, hand_track, score_attempt, shape_hint, shown_as_png)
 
 # %% auto #0
 __all__ = ['SPELLING_WEIGHTS', 'LETTER_OK', 'LETTER_HINT_FROM', 'MORE_ALPHABETS', 'MATCH_SLACK', 'SAME_SHAPE', 'LETTER_GAP',
@@ -104,6 +107,32 @@ def letter_variants(lang: str,  # the drill's alphabet
 
 @functools.lru_cache(maxsize=8)
 def _letter_variants(lang: str, exclude: tuple[str, ...], lexicon: Lexicon) -> dict[str, list[tuple]]:
+    "In memory once per process; on disk (the cache folder) between runs, keyed by the clips and by this code."
+    files = [e.file for e in lexicon.alphabets.get(lang, {}).values()]
+    files += [e.file for other, entries in sorted(_shipped_letters().items()) if other != lang and other not in exclude for e in entries]
+    key = hashlib.sha1(repr((lang, sorted(exclude), lexicon.fps)).encode())
+    for f in files:  # the clips
+        stat = f.stat(); key.update(f"{f}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    for module in {Path(f.__code__.co_filename) for f in (_make_letter_variants, hand_track, prepare_clip)}:
+        if module.is_file(): key.update(module.read_bytes())  # the code that reads them
+    for f in (_make_letter_variants, _held, _hand_shapes, _as_hand, _distance): key.update(marshal.dumps(f.__code__))  # (in a notebook)
+    stored = cache_folder().parent / "letters" / f"{key.hexdigest()[:20]}.npz"
+    try:
+        with np.load(stored, allow_pickle=False) as saved:  # arrays and text only: nothing is unpickled
+            return {u: [(saved[f"{k}/{j}/shapes"], saved[f"{k}/{j}/angles"], hand, alphabet) for j, (hand, alphabet) in enumerate(ex)]
+                    for k, (u, ex) in enumerate(json.loads(str(saved["manifest"])))}
+    except (OSError, KeyError, ValueError): pass  # not there yet, or damaged: made again
+    examples = _make_letter_variants(lang, exclude, lexicon)
+    arrays = {"manifest": np.array(json.dumps([(u, [e[2:] for e in ex]) for u, ex in examples.items()]))}
+    for k, ex in enumerate(examples.values()):
+        for j, e in enumerate(ex): arrays[f"{k}/{j}/shapes"], arrays[f"{k}/{j}/angles"] = e[0], e[1]
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(stored) as tmp, open(tmp, "wb") as f: np.savez(f, **arrays)
+    except (OSError, SignLLMError): pass  # a cache that cannot be written only costs time next time
+    return examples
+
+def _make_letter_variants(lang: str, exclude: tuple[str, ...], lexicon: Lexicon) -> dict[str, list[tuple]]:
     held = {e.words: _held(lexicon.clip(e)) for e in lexicon.alphabets.get(lang, {}).values()}  # keyed as spelled
     if not held: raise SignLLMError(f"the lexicon has no {lang} alphabet; choose one it has ({', '.join(lexicon.alphabets)})")
     hands = [dominant_hand(core) for core in held.values()]
@@ -274,7 +303,7 @@ def trim_figure(pose: Pose,  # a recording
     ax.axvspan(span[0], span[1] - 1, alpha=0.15, color="green", label="kept")
     ax.set_xlabel(f"frame ({pose.fps:g} fps)"); ax.set_ylabel("height"); ax.legend(fontsize=7, ncol=4, loc="lower center")
     fig.tight_layout()
-    return fig
+    return shown_as_png(fig)
 
 # %% ../nbs/12a_classroom.ipynb #faecdb5d
 INDEX_COLUMNS = (*LEXICON_COLUMNS, "source")  # the shipped layout, plus where the recording came from

@@ -325,3 +325,5 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not argv else 2
     return run_command("signllm", lambda: args.func(args))
+
+if __name__ == "__main__": sys.exit(main())  # `python -m signllm.cli ...`, the same as `signllm ...`

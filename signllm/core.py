@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 # %% auto #0
-__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'SignLLMError', 'run_command', 'atomic_path', 'data_root', 'data_path',
-           'check_input_file', 'quiet_native_stderr']
+__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'LIMITS', 'SignLLMError', 'run_command', 'atomic_path', 'data_root', 'data_path',
+           'check_input_file', 'quiet_native_stderr', 'check_limit', 'file_lock']
 
 # %% ../nbs/00_core_appendix.ipynb #b73c80d8
 class SignLLMError(ValueError):
@@ -105,3 +105,58 @@ def quiet_native_stderr():
     try: yield
     finally:
         os.dup2(saved, 2); os.close(saved); os.close(devnull)
+
+# %% ../nbs/00_core_appendix.ipynb #dd847c99
+LIMITS = {  # name -> (lowest, highest, unit): the budget of every input-controlled size (see "Limits" above)
+    "fps": (1.0, 240.0, "frames per second"),  # any camera, any .pose header; 0.0001 fps would resample into GBs
+    "frames": (1, 108_000, "frames"),  # one pose or recording: an hour at 30 fps
+    "seconds": (0.0, 3600.0, "seconds"),  # one recording, one generated sequence
+    "image_side": (16, 4096, "pixels"),  # rendered or decoded picture width/height
+    "word_letters": (1, 64, "letters"),  # one fingerspelled word
+    "text_chars": (1, 4000, "characters"),  # one text to sign or translate
+    "beam": (1, 64, "hypotheses"),  # beam search width
+    "model_dim": (1, 8192, "units"),  # a layer width from a model file's metadata
+    "model_layers": (1, 64, "layers"),  # a layer count from a model file's metadata
+    "model_vocab": (1, 100_000, "entries"),  # vocabulary, codebook or language count from a model file's metadata
+    "file_bytes": (1, 2 * 1024**3, "bytes"),  # one input file (a .pose is binary and dense: an hour of holistic < 1 GB)
+    "text_file_bytes": (1, 256 * 1024**2, "bytes"),  # one text input (.skels, JSON, CSV): parsed text takes several times its size
+    "line_bytes": (1, 32 * 1024**2, "bytes"),  # one line of a text input (.skels sentence, CSV row)
+    "name_chars": (1, 120, "characters"),  # an uploaded file's name, a lexicon word
+}
+
+def check_limit(value,  # the number read from an input (or given as an option)
+                limit: str,  # a key of LIMITS
+                what: str,  # what it is, for the message, e.g. "the frame rate of attempt.pose"
+                fix: str = "",  # what the user can do, e.g. "re-encode the video at 25 fps"
+                ) -> float | int:
+    "`value` if it is a finite number within LIMITS[limit]; else a one-line SignLLMError naming the limit (and the fix)."
+    low, high, unit = LIMITS[limit]
+    try: number = float(value)
+    except (TypeError, ValueError): number = float("nan")
+    if isinstance(value, bool) or not (low <= number <= high):  # (NaN fails every comparison)
+        raise SignLLMError(f"{what} is {value!r}, outside the kit's limits ({low:g}–{high:g} {unit})"
+                           + (f"; {fix}" if fix else ""))
+    return value
+
+# %% ../nbs/00_core_appendix.ipynb #ee115c63
+@contextmanager
+def file_lock(path: str | Path,  # the lock file (created if missing), e.g. folder / ".index.lock"
+              what: str = "the folder",  # for the message when it stays busy
+              timeout: float = 30.0,  # seconds to wait for another writer
+              ) -> Iterator[None]:
+    "Run the block while holding an exclusive lock on `path`; another process waits, then a one-line error."
+    try: import fcntl
+    except ImportError: yield; return  # not POSIX: no advisory locks
+    import time
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try: fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SignLLMError(f"{what} is busy: another process has been writing to it for {timeout:g} s; try again") from None
+                time.sleep(0.05)
+        try: yield
+        finally: fcntl.flock(handle, fcntl.LOCK_UN)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .core import VIDEO_SUFFIXES, SignLLMError, check_input_file
 from .pose import COMPONENT_ALIASES, SIGN50, Pose, read_pose, read_skels, write_pose
-from .keypoints import OPENPOSE_FILE, extract_pose, kit_point_names, read_openpose_folder, video_info
+from .keypoints import OPENPOSE_FILE, HolisticOptions, extract_pose, kit_point_names, read_openpose_folder, video_info
 
 # %% auto #0
 __all__ = ['cache_folder', 'load_pose', 'known_layout', 'check_signer', 'describe_pose']
@@ -62,17 +62,18 @@ def _sibling_pose(video: Path) -> Pose | None:
     return pose if pose.n_frames == frames else None
 
 # %% ../nbs/01b_inputs_appendix.ipynb #5a225aeb
-def _video_pose(path: Path, cache: bool | str | Path, progress=None) -> Pose:
+def _video_pose(path: Path, cache: bool | str | Path, progress=None, options: HolisticOptions = HolisticOptions()) -> Pose:
     "A video's pose: its sibling .pose, else the cache, else MediaPipe (then stored in the cache)."
     video_info(path)  # a corrupt upload fails here, in one line, before MediaPipe starts
     if (shipped := _sibling_pose(path)) is not None: return shipped
     cached = None
     if cache:
-        cached = (cache_folder() if cache is True else Path(cache)) / f"{_digest(path)}.pose"
+        rate = f"-{options.target_fps:g}fps" if options.target_fps else ""  # a lighter extraction is kept apart from the full one
+        cached = (cache_folder() if cache is True else Path(cache)) / f"{_digest(path)}{rate}.pose"
         if cached.is_file():
             try: return kit_point_names(read_pose(cached))
             except SignLLMError: cached.unlink(missing_ok=True)  # a damaged cache entry is extracted again
-    pose = extract_pose(path, progress=progress)
+    pose = extract_pose(path, options=options, progress=progress)
     if cached is not None:
         try: cached.parent.mkdir(parents=True, exist_ok=True); write_pose(pose, cached)
         except (OSError, SignLLMError): pass  # a cache that cannot be written only costs time next time
@@ -84,6 +85,7 @@ def load_pose(source: str | Path | Pose,  # .pose, .skels, a video (VIDEO_SUFFIX
               *, what: str = "input",  # for messages ("attempt", "reference", "pose file")
               cache: bool | str | Path = False,  # videos: True = cache_folder(), a folder, or False
               progress=None,  # videos: called with 1 per extracted frame (e.g. tqdm.update)
+              options: HolisticOptions = HolisticOptions(),  # videos: how MediaPipe runs (e.g. target_fps for quick feedback)
               ) -> Pose:
     "Any input the kit accepts as a Pose in its own skeleton, with the kit's point names."
     def no_index(name):
@@ -101,7 +103,7 @@ def load_pose(source: str | Path | Pose,  # .pose, .skels, a video (VIDEO_SUFFIX
     if suffix == ".skels": return _skels_sentence(path, index)
     no_index(path.name)
     if suffix == ".pose": return kit_point_names(read_pose(path))
-    if suffix in VIDEO_SUFFIXES: return _video_pose(path, cache, progress)
+    if suffix in VIDEO_SUFFIXES: return _video_pose(path, cache, progress, options)
     raise SignLLMError(f"{what} {path.name}: unsupported input (file type {suffix or 'none'}); give a video "
                        f"({', '.join(VIDEO_SUFFIXES)}), a .pose or .skels file, or an OpenPose folder")
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import queue
 import re
@@ -70,6 +71,7 @@ class HolisticOptions:
     smooth_landmarks: bool = True  # MediaPipe's built-in temporal filter on the body (on in pose-format)
     min_detection_confidence: float = 0.5  # to find a person/hand in a frame
     min_tracking_confidence: float = 0.5  # to keep tracking it in the next frame
+    target_fps: float = 0  # extract about this many frames per second (every k-th frame, k = fps / target_fps rounded); 0: all
 
     def __post_init__(self):
         if self.model_complexity not in (0, 1, 2):
@@ -81,6 +83,12 @@ class HolisticOptions:
         if self.face not in FACE_EXTRACT_MODES: raise SignLLMError(f"face must be one of {', '.join(FACE_EXTRACT_MODES)}; got {self.face!r}")
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             if not 0 <= getattr(self, name) <= 1: raise SignLLMError(f"{name} must be between 0 and 1")
+        if not (isinstance(self.target_fps, (int, float)) and 0 <= self.target_fps <= 1000):
+            raise SignLLMError(f"target_fps must be a number from 0 (every frame) to 1000; got {self.target_fps!r}")
+
+    def stride(self, fps: float) -> int:
+        "Every how many frames one is extracted from a video of `fps` frames per second."
+        return max(1, round(fps / self.target_fps)) if self.target_fps else 1
 
     @property
     def skeleton(self) -> Skeleton: return holistic_layout(self.face, self.world)
@@ -273,16 +281,15 @@ def extract_pose(source: str | Path | Iterable[np.ndarray],  # a video file, a f
                  ) -> Pose:
     "MediaPipe Holistic keypoints of every frame, streamed, as a Pose in pose-format's holistic layout."
     frames, fps, meta = _frame_source(source, fps)
+    if (stride := options.stride(fps)) > 1: frames, fps = itertools.islice(frames, 0, None, stride), fps / stride
     data, conf, size, holistic = [], [], None, None
     try:
         for t, frame in enumerate(_prefetch(frames)):
             frame = _check_frame(frame, t, size)
             size = frame.shape[:2]
-            if holistic is None:  # the graph starts in background threads; they have finished after frame 0
-                with quiet_native_stderr():
-                    holistic = options.holistic()
-                    results = holistic.process(frame)
-            else: results = holistic.process(frame)
+            with quiet_native_stderr():  # MediaPipe's C++ log lines (e.g. when the hand model starts, at the first hand seen)
+                if holistic is None: holistic = options.holistic()
+                results = holistic.process(frame)
             xyz, c = holistic_landmarks(results, size[1], size[0], options)
             data.append(xyz); conf.append(c)
             if progress: progress(1)

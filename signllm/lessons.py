@@ -18,15 +18,16 @@ from fastcore.basics import patch
 from .core import VIDEO_SUFFIXES, SignLLMError, run_command
 from .pose import Pose
 from .data import LexiconEntry, sign_language
-from .inputs import cache_folder, load_pose
+from .inputs import _digest, cache_folder, load_pose
 from .generator import default_lexicon, generate
-from .scoring import CHANNELS, ScoreReport, check_recording, figure_png, score_attempt, verdict
+from .scoring import (CHANNELS, MAX_RECORDING, QUICK_EXTRACTION, ScoreReport, check_recording, figure_png,
+                             recording_seconds, score_attempt, verdict)
 from .classroom import add_sign, class_lexicon, letter_strip, rest_trim, score_spelling, spelling_reference, trim_figure
 from .progress import Progress, browser_camera, record_webcam, video_inputs
 
 # %% auto #0
-__all__ = ['WIDE', 'PracticeSession', 'png_bytes', 'report_widgets', 'show_report', 'SpellingDrill', 'LexiconBuilder',
-           'score_main']
+__all__ = ['BROWSER_CODECS', 'WIDE', 'PracticeSession', 'png_widget', 'png_bytes', 'report_widgets', 'chart_output',
+           'show_report', 'browser_video', 'SpellingDrill', 'LexiconBuilder', 'score_main']
 
 # %% ../nbs/12c_lessons_appendix.ipynb #01d7025c
 class PracticeSession:
@@ -50,12 +51,12 @@ class PracticeSession:
     def reference(self, phrase: str) -> Pose:
         "The reference of a phrase (read or extracted once)."
         if phrase not in self.phrases: raise SignLLMError(f"unknown phrase {phrase!r}; choose one of {', '.join(self.phrases)}")
-        if phrase not in self._references: self._references[phrase] = load_pose(self.phrases[phrase], what="reference", cache=self.cache)
+        if phrase not in self._references: self._references[phrase] = load_pose(self.phrases[phrase], what="reference", cache=self.cache, options=QUICK_EXTRACTION)
         return self._references[phrase]
 
     def attempt(self, phrase: str, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
         "Score a recording of the phrase and save it to the learner's progress."
-        report = score_attempt(load_pose(recording, what="attempt", cache=self.cache), self.reference(phrase), mirror=mirror)
+        report = score_attempt(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference(phrase), mirror=mirror)
         if self.progress is not None:
             self.progress.record(self.learner, phrase, report, source="" if isinstance(recording, Pose) else str(recording))
         self.last = report
@@ -77,6 +78,12 @@ def plot_letters(self: ScoreReport):
     fig.update_layout(title="score per letter", yaxis=dict(range=[0, 100], title="score"), height=300, margin=dict(t=40, b=40))
     return fig
 
+def png_widget(png: bytes) -> "widgets.Image":
+    "An Image widget at the picture's own size (never enlarged, so never blurred), narrower where the panel is narrower."
+    import ipywidgets as widgets
+    width = int.from_bytes(png[16:20], "big")  # the PNG header's width field
+    return widgets.Image(value=png, format="png", layout=widgets.Layout(width=f"{width}px", max_width="100%", height="auto"))
+
 def png_bytes(image: np.ndarray) -> bytes:
     "PNG bytes of an RGB image."
     import cv2
@@ -97,19 +104,28 @@ def report_widgets(report: ScoreReport, reference: Pose | None = None) -> list:
     if report.letters and reference is not None:  # the letters, and where each was found in the attempt
         strip = letter_strip(reference, 110, report)
         parts.append(widgets.Image(value=png_bytes(strip), format="png", layout=widgets.Layout(width=f"{strip.shape[1]}px")))
-    if report.moments:
-        png = figure_png(report.show())
-        parts.append(widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="100%", width="auto")))
-    chart = widgets.Output()
-    chart.append_display_data(report.plot_letters() if report.letters else report.plot())
-    return parts + [chart]
+    if report.moments: parts.append(png_widget(figure_png(report.show())))
+    return parts + [chart_output(report.plot_letters() if report.letters else report.plot())]
+
+def chart_output(fig) -> "widgets.Output":
+    "A plotly figure in an Output widget, as its mime bundle: the figure's JSON, drawn by the front end's plotly."
+    import ipywidgets as widgets
+    import plotly.io as pio
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())  # (plotly 7's figure displays itself instead)
+    chart = widgets.Output(layout=widgets.Layout(min_height=f"{fig.layout.height or 450}px"))
+    chart.outputs = ({"output_type": "display_data", "metadata": {},
+                      "data": {**bundle, "text/plain": f"<{fig.layout.title.text or 'chart'}: run the notebook to see it>"}},)
+    return chart
 
 # %% ../nbs/12c_lessons_appendix.ipynb #9a6b9302
-def show_report(report: ScoreReport, reference: Pose | None = None):
-    "Display a report in a notebook cell as plain outputs (kept in the saved notebook): score and hints, pictures, chart."
+def show_report(report: ScoreReport, reference: Pose | None = None,
+                chart: bool = False,  # also the plotly chart (JupyterLab then marks a saved notebook modified on opening)
+                ):
+    "Display a report in a notebook cell as plain outputs (kept in the saved notebook): score and hints, pictures (chart)."
     from IPython.display import HTML, Image, display
     for part in report_widgets(report, reference):
-        if hasattr(part, "outputs"): display(*[_Bundle(o["data"]) for o in part.outputs])  # the chart
+        if hasattr(part, "outputs"):
+            if chart: display(*[_Bundle(o["data"]) for o in part.outputs])
         elif hasattr(part, "format"): display(Image(data=part.value))
         else: display(HTML(part.value))
 
@@ -117,6 +133,22 @@ class _Bundle:
     "A ready mime bundle, displayed as is."
     def __init__(self, data: dict): self.data = data
     def _repr_mimebundle_(self, **kwargs): return self.data
+
+BROWSER_CODECS = ("h264", "vp8", "vp9", "av1")  # what every current browser plays in a <video>; HEVC is not among them
+
+def browser_video(path: str | Path) -> Path:
+    "The video itself if browsers play its codec, else an H.264 copy of it (made once, kept in the cache folder)."
+    from signllm.keypoints import read_video, video_info
+    from signllm.render import write_video
+    import av
+    info = video_info(path)  # (one line on a file that is not a readable video)
+    with av.open(str(info.path)) as container: codec = container.streams.video[0].codec_context.name
+    if codec in BROWSER_CODECS: return info.path
+    copy = cache_folder().parent / "videos" / f"{_digest(info.path)}.mp4"
+    if not copy.is_file():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        write_video(read_video(info.path, info=info), copy, info.fps)  # (written to a temporary name, then renamed)
+    return copy
 
 def _phrase_video(source) -> Path | None:
     "The reference's own video (its appearance), if it is one."
@@ -141,7 +173,10 @@ def _show_reference(self: PracticeSession, *_):
     area = widgets.VBox()
     def show_appearance(_, video=video, pose=self.reference(phrase)):
         button.disabled = True
-        if video: area.children = [widgets.Video.from_file(video, width=480, loop=True, autoplay=True)]; return
+        if video:
+            try: area.children = [widgets.Video.from_file(browser_video(video), width=480, loop=True, autoplay=True)]
+            except SignLLMError as e: _text(area, f"⚠ {e}")
+            return
         try: from signllm.appearance import play_appearance  # chapter 10, when this kit has it
         except ImportError: _text(area, "appearance rendering is not part of this version of the kit"); return
         area.children = [play_appearance(pose, width=280, height=280).widget]
@@ -158,11 +193,16 @@ def widget(self: PracticeSession):
     if self._box is not None: return self._box
     import ipywidgets as widgets
     auto = widgets.Layout(width="auto")
-    self.phrase_menu = widgets.Dropdown(options=list(self.phrases), description="phrase", style=WIDE)
+    self.phrase_menu = widgets.Dropdown(options=list(self.phrases), description="phrase", style=WIDE, layout=widgets.Layout(width="auto"))
     self.mirror_box = widgets.Checkbox(value=False, description="I sign left-handed (always compare mirrored)", indent=False, layout=auto)
     self.upload = widgets.FileUpload(accept="video/*,.pose", multiple=False, description="upload attempt", layout=auto)
-    self.seconds = widgets.FloatSlider(value=4, min=1, max=15, step=0.5, description="seconds (camera)", style=WIDE)
+    self.seconds = widgets.FloatSlider(value=4, min=1, max=MAX_RECORDING, step=0.5, description="seconds (camera)", style=WIDE)
     self.reference_area, self.results = widgets.VBox(), widgets.VBox()
+
+    def new_phrase(*_):  # a score belongs to the phrase it was made for; the camera records the phrase's length + margin
+        self.results.children = []
+        try: self.seconds.value = recording_seconds(self.reference(self.phrase_menu.value))
+        except SignLLMError: pass  # (the reference area says what is wrong with it)
 
     def score(source):
         _text(self.results, "scoring… (a video is extracted first: a few seconds per second of video)")
@@ -179,7 +219,8 @@ def widget(self: PracticeSession):
         inputs.append(self.record_button)
     video_inputs(self.upload, score, self.folder, messages, getattr(self, "record_button", None), "webcam", 4.0)
     self.phrase_menu.observe(self._show_reference, names="value")
-    self._show_reference()
+    self.phrase_menu.observe(new_phrase, names="value")
+    self._show_reference(); new_phrase()
     self._box = widgets.VBox([widgets.HBox([self.phrase_menu, self.mirror_box]), self.reference_area,
                               widgets.HBox(inputs + [self.seconds], layout=widgets.Layout(flex_flow="row wrap")), messages, self.results])
     return self._box
@@ -214,7 +255,7 @@ class SpellingDrill:
 
     def attempt(self, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
         "Score a recording of the word letter by letter and save it."
-        report = score_spelling(load_pose(recording, what="attempt", cache=self.cache), self.reference, mirror, self.cache)
+        report = score_spelling(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference, mirror, self.cache)
         if self.progress is not None:
             self.progress.record(self.learner, f"spell {self.word} ({self.lang})", report,
                                  source="" if isinstance(recording, Pose) else str(recording))
@@ -245,7 +286,8 @@ def widget(self: SpellingDrill):
         strip = letter_strip(self.reference)
         letters.children = [widgets.Image(value=png_bytes(strip), format="png", layout=widgets.Layout(width=f"{strip.shape[1]}px")),
                             Player(self.reference, [f"{self.word} ({self.lang})"], width=300, height=300).widget]
-        results.children = []
+        results.children = []  # a score belongs to the word it was made for
+        camera.seconds = recording_seconds(self.reference, slower=2)  # a beginner spells letter by letter: twice as slow
 
     def show_word(*_):
         try: self._set(word.value, lang.value); render()
@@ -258,7 +300,7 @@ def widget(self: SpellingDrill):
         results.children = report_widgets(report, self.reference)
 
     show.on_click(show_word)
-    camera = browser_camera(score, self.folder, messages, 5.0, "record with my camera", "spelling")
+    camera = browser_camera(score, self.folder, messages, recording_seconds(self.reference, slower=2), "record with my camera", "spelling")
     record = widgets.Button(description="record 5 s with the server's camera", layout=auto) if self.server_camera else None
     video_inputs(upload, score, self.folder, messages, record, "spelling", 5.0)
     self._render = render; render()
@@ -315,7 +357,7 @@ def _trim_panel(self: LexiconBuilder) -> list:
         if self.pose is None: return
         png = figure_png(trim_figure(self.pose, self.trim.value))
         kept = self.pose[self.trim.value[0]:self.trim.value[1]]
-        preview.children = [widgets.Image(value=png, format="png", layout=widgets.Layout(width="auto")),
+        preview.children = [png_widget(png),
                             Player(kept, ["kept part"], width=280, height=280).widget]
 
     def loaded(source):

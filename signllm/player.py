@@ -21,7 +21,7 @@ __all__ = ['PLOTLY_RENDERER', 'SPEEDS', 'ZOOMS', 'use_light_plotly', 'plotly_ani
            'display_with_still', 'play']
 
 # %% ../nbs/03a_player.ipynb #4a47dab5
-PLOTLY_RENDERER = "plotly_mimetype+notebook_connected"  # the figure's JSON, and plotly.js from the CDN where needed
+PLOTLY_RENDERER = "plotly_mimetype"  # the figure's JSON only: no plotly.js in the notebook, nothing from a CDN
 
 def use_light_plotly(renderer: str = PLOTLY_RENDERER):
     "Show plotly figures without embedding plotly.js in the notebook (done once when signllm.player is imported)."

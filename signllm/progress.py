@@ -196,7 +196,11 @@ def video_inputs(upload,  # a FileUpload widget
         try: use(get_video())
         except SignLLMError as e:
             with messages: print(f"⚠ {e}")
-    upload.observe(lambda change: change["new"] and take(lambda: save_upload(change["new"], folder)), names="value")
+    def uploaded(change):
+        if not change["new"]: return  # (emptied below)
+        upload.value = ()  # the same file chosen again is a new change, so it is scored again
+        take(lambda: save_upload(change["new"], folder))
+    upload.observe(uploaded, names="value")
     if record is not None:
         record.on_click(lambda _: take(lambda: record_webcam(folder / f"{name}-{int(time.time())}.mp4", seconds)))
 

@@ -5,6 +5,7 @@
 # %% ../nbs/12_scoring.ipynb #026a50d3
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +16,18 @@ from fastcore.basics import patch
 from .core import SignLLMError
 from .pose import HAND_POINTS, SIGN50, Pose
 from .inputs import check_signer, load_pose
+from .keypoints import HolisticOptions
 from .metrics import dtw, frame_costs
-from .generator import prepare_clip, signing_span
+from .generator import HANDS, prepare_clip, signing_span
 
 # %% auto #0
 __all__ = ['MIN_SHOULDER_FRAMES', 'CHANNELS', 'WEIGHTS', 'TOLERANCE', 'ANGLE_WEIGHT', 'SLOPE', 'MISSING', 'TWO_HANDED',
-           'VERDICTS', 'DIFFERENT_SIGN', 'HINT_FROM', 'REST_Y', 'BODY_POINTS', 'FINGER_BASES', 'OPEN_ENDS',
-           'OPEN_PENALTY', 'MIN_SECONDS', 'MAX_FRAMES', 'check_recording', 'prepare_sign', 'channel_score', 'HandTrack',
-           'hand_track', 'channel_differences', 'open_dtw', 'dominant_hand', 'Moment', 'worst_moments', 'shape_hint',
-           'moment_hint', 'LetterScore', 'ScoreReport', 'score_attempt', 'reperformed', 'learner_recognition',
-           'verdict', 'report_seconds', 'figure_png']
+           'VERDICTS', 'MARGIN', 'MAX_RECORDING', 'CUT_SHARE', 'QUICK_EXTRACTION', 'DIFFERENT_SIGN', 'HINT_FROM',
+           'REST_Y', 'BODY_POINTS', 'FINGER_BASES', 'OPEN_ENDS', 'OPEN_PENALTY', 'MIN_SECONDS', 'MAX_FRAMES',
+           'check_recording', 'prepare_sign', 'channel_score', 'HandTrack', 'hand_track', 'channel_differences',
+           'open_dtw', 'dominant_hand', 'Moment', 'worst_moments', 'shape_hint', 'moment_hint', 'LetterScore',
+           'ScoreReport', 'score_attempt', 'recording_seconds', 'cut_short', 'reperformed', 'learner_recognition',
+           'verdict', 'report_seconds', 'figure_png', 'shown_as_png']
 
 # %% ../nbs/12_scoring.ipynb #acfe0fd0
 MIN_SHOULDER_FRAMES = 0.5  # share of frames in which the signer's shoulders must be seen
@@ -51,8 +54,8 @@ def prepare_sign(pose: Pose,  # a recording in any layout
     clip = prepare_clip(check_recording(pose, what), fps)
     clip = clip.replace(data=clip.data[..., :2])  # (T, 50, 3) -> (T, 50, 2)
     start, end = signing_span(clip, settle=np.inf) if trim else (0, clip.n_frames)  # the rest line only: tempo-proof
-    clip = clip[start:end]
-    clip.meta["span"] = (start, end)
+    recorded, clip = clip.n_frames, clip[start:end]
+    clip.meta.update(span=(start, end), recorded=recorded)  # kept frames, and how many there were
     return clip
 
 # %% ../nbs/12_scoring.ipynb #3f007c0c
@@ -65,6 +68,9 @@ SLOPE = 3  # how fast a channel score falls past its tolerance
 MISSING = 2.0  # difference (in tolerances) when a two-handed reference meets an attempt that never shows its other hand
 TWO_HANDED = 0.3  # a recording uses its other hand when it is raised in this share of the frames
 VERDICTS = {85: "excellent", 70: "good", 40: "keep practising"}  # lowest score for each word; below: another sign
+MARGIN, MAX_RECORDING = 1.5, 30.0  # seconds a camera records beyond the reference's length; the longest recording
+CUT_SHARE = 0.9  # a recording that stops mid-sign where the alignment has not reached this share of the reference: cut short
+QUICK_EXTRACTION = HolisticOptions(target_fps=15)  # videos to score: every 2nd frame of 24-30 fps (appendix 12c, "Feedback in time")
 DIFFERENT_SIGN = min(VERDICTS)  # below this, the attempt looks like another sign (checked in the calibration)
 HINT_FROM = 1.0  # a moment gets a hint when its channel differs this much (tolerances: it scores 50 or less there)
 REST_Y = 1.0  # a hand lower than this (shoulder widths below the shoulders) is at rest
@@ -291,6 +297,7 @@ class ScoreReport:
     pairs: dict = field(default_factory=dict, repr=False)  # channel -> (Ta, Tr) differences and where they inform
     hint_from: float = HINT_FROM  # moments that differ this much (tolerances) get a hint
     attempt_hand: str = "RIGHT_HAND"  # the attempt's signing hand (after mirroring, if mirrored)
+    cut_short: bool = False  # the recording stopped while the learner was still signing, before the reference's length
 
     def __repr__(self):
         parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} -" for k, v in self.channels.items())
@@ -327,8 +334,8 @@ def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, 
                   open_ends: float = OPEN_ENDS,  # share the alignment may skip at either end (0: plain DTW)
                   ) -> ScoreReport:
     "Align the attempt to the reference with DTW and score it 0–100 overall and per channel, with hints."
-    attempt = prepare_sign(load_pose(attempt, what="attempt", cache=cache), fps, trim, "the attempt")
-    reference = prepare_sign(load_pose(reference, what="reference", cache=cache), fps, trim, "the reference")
+    attempt = prepare_sign(load_pose(attempt, what="attempt", cache=cache, options=QUICK_EXTRACTION), fps, trim, "the attempt")
+    reference = prepare_sign(load_pose(reference, what="reference", cache=cache, options=QUICK_EXTRACTION), fps, trim, "the reference")
     _check_lengths(attempt, reference)
     if dominant not in ("auto", "right", "left"): raise SignLLMError(f"dominant must be auto, right or left, not {dominant!r}")
     hand = dominant_hand(reference) if dominant == "auto" else f"{dominant.upper()}_HAND"
@@ -354,7 +361,23 @@ def score_attempt(attempt: Pose | str | Path,  # the learner's recording: Pose, 
     for m in moments: m.hint = moment_hint(seen, reference, m, (mine, hand), flip)
     tempo = (path[-1, 0] - path[0, 0] + 1) / (path[-1, 1] - path[0, 1] + 1)  # over the aligned stretch
     return ScoreReport(float(overall), channels, moments, seen, reference, path, along, hand, flip, float(tempo),
-                       pairs=pairs, attempt_hand=mine)
+                       pairs=pairs, attempt_hand=mine, cut_short=cut_short(attempt, reference, path))
+
+def recording_seconds(reference: Pose,
+                      slower: float = 1.25,  # a learner may sign this much slower than the reference
+                      ) -> float:
+    "How long a camera should record for this reference: its length (signed a little slower) plus a margin to start and finish."
+    return float(min(MAX_RECORDING, max(3.0, math.ceil(slower * reference.n_frames / reference.fps + MARGIN))))
+
+def cut_short(attempt: Pose, reference: Pose,  # prepared (prepare_sign)
+              path: np.ndarray,  # their alignment (attempt frame, reference frame)
+              share: float = CUT_SHARE) -> bool:
+    "Did the recording stop mid-sign (a hand still raised in its last frame) where the reference had `share` or less behind it?"
+    start, end = attempt.meta.get("span", (0, attempt.n_frames))
+    if end < attempt.meta.get("recorded", end): return False  # the hands came down before the recording ended
+    last = attempt[-1:]
+    raised = any(last.mask[0, k] and last.data[0, k, 1] < REST_Y for k in (SIGN50.index(h, "WRIST") for h in HANDS))
+    return bool(raised and path[-1, 1] < share * (reference.n_frames - 1))
 
 # %% ../nbs/12_scoring.ipynb #e6402b40
 def reperformed(pose: Pose,  # a real recording
@@ -414,6 +437,11 @@ def hints(self: ScoreReport) -> list[str]:
     out = [f"at {report_seconds(self, m.reference_frame):.1f} s{f' ({m.label})' if m.label else ''}: {m.hint}"
            for m in self.moments if m.difference >= self.hint_from]
     if not out: out = ["your signing matches the reference well all through"]
+    if self.cut_short:  # the end is missing: not the learner's fault, and the tempo cannot be judged
+        seconds = lambda pose: pose.n_frames / pose.fps
+        return [f"the recording stopped while you were still signing ({seconds(self.attempt):.1f} s of signing, the "
+                f"reference takes {seconds(self.reference):.1f} s): record for longer, at least "
+                f"{recording_seconds(self.reference):.0f} s, and put your hands down at the end"] + out[:2]
     if self.overall < DIFFERENT_SIGN and not self.letters:  # the details of a wrong sign mislead: say the main thing first
         out = ["this looks like a different sign from the reference; watch the reference again"] + out[:1]
     if note := _tempo_note(self.tempo): out.append(note)
@@ -479,7 +507,7 @@ def show(self: ScoreReport,
         ax.set_title("\n".join(textwrap.wrap(caption, 40)), fontsize=8)
     fig.suptitle(f"score {self.overall:.0f}/100 — {verdict(self.overall)}", fontsize=11)
     fig.tight_layout()
-    return fig
+    return shown_as_png(fig)
 
 def figure_png(fig) -> bytes:
     "PNG bytes of a matplotlib Figure, drawn on its own canvas (no pyplot state, so any thread may call it)."
@@ -489,6 +517,15 @@ def figure_png(fig) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+def shown_as_png(fig):
+    "`fig`, displayable as a picture in a notebook: a Figure made without pyplot has no PNG display until pyplot is imported."
+    try: from IPython import get_ipython
+    except ImportError: return fig
+    if (shell := get_ipython()) is not None:
+        from matplotlib.figure import Figure
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    return fig
 
 # %% ../nbs/12_scoring.ipynb #e23fc4d9
 @patch

@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/browser/ (ignored by git; CI keeps them as arte
 missing and CI is not set; in CI `.ci/run` installs Chromium first and this test must run."""
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -148,6 +149,12 @@ CUT = """() => [...document.querySelectorAll(['.widget-button', '.widget-upload'
     '.widget-dropdown select'].map((c) => '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output ' + c).join(', '))]
   .filter((e) => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent.trim())"""  # labels cut at 1280 px
 
+CHARTS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-output .jp-RenderedPlotly')]
+  .map((e) => Math.round(e.getBoundingClientRect().height))"""  # the charts in the panels, their drawn heights
+
+LOG = """() => { const item = document.querySelector('.jp-LogConsoleStatusItem');
+  return item ? item.textContent.trim() : ''; }"""  # the status bar's log console item: empty until something is logged
+
 BLANK = """async () => {
   const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
   const images = [...document.querySelectorAll(panel + '.jp-OutputArea-output img:not(.plot-img)')];  // (plotly's own placeholder)
@@ -204,6 +211,22 @@ def mark_old_scores(page) -> set[str]:
     return set(page.eval_on_selector_all(".widget-html h3", "els => els.map(e => e.textContent)"))
 
 
+def assert_charts_drawn(page, where: str):
+    "Every chart in the panels has a height (a chart that went to the log console instead has none), and there is one."
+    heights = page.evaluate(CHARTS)
+    assert heights and min(heights) > 100, f"{where}: chart heights {heights}"
+
+
+def assert_log_empty(page, where: str):
+    assert not re.search(r"[1-9]", page.evaluate(LOG)), f"{where}: the log console has messages ({page.evaluate(LOG)!r})"
+    assert not page.evaluate("() => window.__leaks"), (where, page.evaluate("() => window.__leaks"))
+
+
+def upload(page, path: Path, index: int = 0):
+    with page.expect_file_chooser() as chooser: page.locator(".widget-upload").nth(index).click()  # (its input is not in the DOM)
+    chooser.value.set_files(str(path))
+
+
 def test_lessons_in_the_browser(page):
     page, url = page
     started, timings = time.time(), {}
@@ -224,24 +247,63 @@ def test_lessons_in_the_browser(page):
     assert controls["y"] < box["y"] + box["height"] and controls["x"] >= box["x"] + box["width"] - 5, (box, controls)
     # labels not cut: every widget button/label shows its whole text
     assert not page.evaluate(CUT), f"truncated labels: {page.evaluate(CUT)}"
-    # upload a real video: a score appears
+    # upload a real video: a score appears, with its chart drawn in the panel
     old = mark_old_scores(page)
-    with page.expect_file_chooser() as chooser: page.locator(".widget-upload").first.click()  # (its input is not in the DOM)
-    chooser.value.set_files(str(DATA / "msl_words" / "doctor.mp4"))
+    upload(page, DATA / "msl_words" / "doctor.mp4")
     uploaded = new_score(page, old)
+    assert_charts_drawn(page, "lesson 01 after an upload")
     page.screenshot(path=str(ARTIFACTS / "01_practice_upload_score.png"))
+    # the same file again: scored again
+    old = mark_old_scores(page)
+    upload(page, DATA / "msl_words" / "doctor.mp4")
+    again = new_score(page, old)
     # record through the browser camera (Chromium's fake camera plays the real signer video): a score appears
     old = mark_old_scores(page)
     page.locator("button.signllm-record").first.click()
     recorded = new_score(page, old)
+    assert_charts_drawn(page, "lesson 01 after a recording")
     page.screenshot(path=str(ARTIFACTS / "01_practice_camera_score.png"))
-    print(f"upload: {uploaded}; browser camera: {recorded}")
+    # a recording shorter than the reference: choose the signer video (5.6 s), record 2 s of it -> told so
+    page.locator(".widget-dropdown select").first.select_option(label="signer video (meaning unknown: copy the movements)")
+    page.wait_for_timeout(1500)
+    assert not page.evaluate("() => [...document.querySelectorAll('.widget-html h3')].some(e => e.textContent.startsWith('Score') && !e.textContent.endsWith('(before)'))"), \
+        "a score stayed on screen after the phrase changed"
+    readout = page.locator(".widget-hslider", has_text="seconds (camera)").first.locator(".widget-readout")
+    assert float(readout.text_content()) >= 7, readout.text_content()  # the camera records the reference's length + margin
+    readout.click(); page.keyboard.press("Control+A"); page.keyboard.type("2"); page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    old = mark_old_scores(page)
+    page.locator("button.signllm-record").first.click()
+    short = new_score(page, old)
+    hints = " ".join(page.eval_on_selector_all(".widget-html li", "els => els.map(e => e.textContent)"))
+    assert "record for longer" in hints, hints
+    page.screenshot(path=str(ARTIFACTS / "01_practice_cut_short.png"))
+    print(f"upload: {uploaded}; again: {again}; browser camera: {recorded}; 2 s of a 5.6 s phrase: {short}")
     blank = page.evaluate(BLANK)
     assert blank["count"] > 3 and not blank["blank"], blank
-    leaks = page.evaluate("() => window.__leaks")
-    assert not leaks, leaks
+    assert_log_empty(page, "lesson 01")
 
-    for k, path in enumerate(NOTEBOOKS[1:], 2):
+    # lesson 02, the drill: an upload (the word spelled with the real letter clips, as a .pose) and a recording
+    errors, timings["02"] = run_all(page, NOTEBOOKS[1], "02_fingerspelling_drill")
+    assert not errors, errors
+    from signllm.classroom import spelling_reference
+    from signllm.pose import write_pose
+    spelled = write_pose(spelling_reference("hello", "ase"), ARTIFACTS / "hello-spelled.pose")
+    old = mark_old_scores(page)
+    upload(page, spelled)
+    drilled = new_score(page, old)
+    assert_charts_drawn(page, "lesson 02 after an upload")
+    old = mark_old_scores(page)
+    page.locator("button.signllm-record").first.click()
+    drilled_camera = new_score(page, old)
+    assert_charts_drawn(page, "lesson 02 after a recording")
+    page.screenshot(path=str(ARTIFACTS / "02_drill_scores.png"))
+    print(f"drill upload: {drilled}; drill camera: {drilled_camera}")
+    assert_log_empty(page, "lesson 02")
+    assert not page.evaluate(BLANK)["blank"] and not page.evaluate(CUT), (page.evaluate(BLANK), page.evaluate(CUT))
+    assert page.locator(".widget-html h3").filter(has_text="spell: hello (ase)").count() == 1  # the teacher's word stayed
+
+    for k, path in enumerate(NOTEBOOKS[2:], 3):
         errors, timings[path] = run_all(page, path, Path(path).stem)
         assert not errors, (path, errors)
         blank = page.evaluate(BLANK)
