@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from .core import SignLLMError, atomic_path, data_path
+from .core import SignLLMError, atomic_path, data_path, file_lock
 from .pose import SIGN50, Pose, write_pose
-from .data import LEXICON_COLUMNS, LexiconEntry, folder_languages, lexicon_entry, read_index, sign_language
+from .data import (LEXICON_COLUMNS, LexiconEntry, csv_header, csv_rows, folder_languages, lexicon_entry, read_index,
+                          sign_language)
 from .inputs import cache_folder, load_pose
 from .generator import Lexicon, compose, default_lexicon, letter_core, prepare_clip, signing_span, word_key
 from .scoring import (ANGLE_WEIGHT, REST_Y, SLOPE, VERDICTS, HandTrack, LetterScore, Moment, ScoreReport,
@@ -28,9 +29,9 @@ from .scoring import (ANGLE_WEIGHT, REST_Y, SLOPE, VERDICTS, HandTrack, LetterSc
 
 # %% auto #0
 __all__ = ['SPELLING_WEIGHTS', 'LETTER_OK', 'LETTER_HINT_FROM', 'MORE_ALPHABETS', 'MATCH_SLACK', 'SAME_SHAPE', 'LETTER_GAP',
-           'LETTER_FAR', 'INDEX_COLUMNS', 'spelling_reference', 'letter_variants', 'letter_distances', 'find_letters',
-           'letter_score', 'score_spelling', 'letter_strip', 'rest_trim', 'trim_figure', 'add_sign', 'check_lexicon',
-           'repair_lexicon', 'class_lexicon']
+           'LETTER_FAR', 'INDEX_COLUMNS', 'LEXICON_LOCK', 'FORMULA_START', 'spelling_reference', 'letter_variants',
+           'letter_distances', 'find_letters', 'letter_score', 'score_spelling', 'letter_strip', 'rest_trim',
+           'trim_figure', 'add_sign', 'check_lexicon', 'repair_lexicon', 'class_lexicon']
 
 # %% ../nbs/12a_classroom.ipynb #e661b1c6
 SPELLING_WEIGHTS = {"dominant_shape": 0.6, "position": 0.2, "non_dominant": 0.2, "body": 0.0}
@@ -325,6 +326,19 @@ def _append_row(folder: Path, row: dict):
     writer.writerow([row.get(c, "") for c in header])
     with atomic_path(index) as tmp: tmp.write_text(text + out.getvalue(), encoding="utf-8-sig" if bom else "utf-8", newline="")
 
+LEXICON_LOCK = ".index.lock"  # the lock file of a class lexicon folder: one writer of index.csv at a time
+FORMULA_START = tuple("=+-@\t\r")  # a cell starting so is a formula to a spreadsheet (CSV injection)
+
+def _no_formula(text: str, what: str):
+    "Refuse a word or gloss that a spreadsheet opening index.csv would run as a formula."
+    if str(text).startswith(FORMULA_START):
+        raise SignLLMError(f"the {what} {text!r} starts with {text[0]!r}, which makes it a formula in a spreadsheet that opens "
+                           f"index.csv; write it without the leading {text[0]!r}")
+
+def _as_text(text: str) -> str:
+    "A file name kept for reference, made inert for spreadsheets: a leading = + - @ gets a ' before it (shown as text)."
+    return f"'{text}" if str(text).startswith(FORMULA_START) else str(text)
+
 def _clip_name(folder: Path, lang: str, word: str) -> str:
     "A new file name for a word's clip: ase/hello.pose, ase/hello-2.pose, ..."
     stem = re.sub(r"[^\w-]+", "-", word.lower()).strip("-") or "sign"
@@ -334,15 +348,10 @@ def _clip_name(folder: Path, lang: str, word: str) -> str:
     raise SignLLMError(f"{folder / lang} has too many clips named {stem}; remove old ones")
 
 def _rows(index: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    "Header and (line, raw fields) of the non-empty rows of an index.csv, without checking the rows."
-    try:
-        with open(index, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, [])
-            rows = [(reader.line_num, fields) for fields in reader if fields]
-    except UnicodeDecodeError: raise SignLLMError(f"{index} is not UTF-8 text; save it as UTF-8 CSV") from None
-    except csv.Error as e: raise SignLLMError(f"{index} line {reader.line_num} is not valid CSV ({e}); fix that line in a text editor") from None
-    return header, rows
+    "Header and (line, raw fields) of the non-empty rows of an index.csv, without checking the rows (but each line's bytes and length)."
+    rows = [(line, [row.get(c) for c in header if row.get(c) is not None] + list(row.get(None) or []), header)
+            for line, header, row in csv_rows(index)]
+    return (rows[0][2] if rows else csv_header(index)), [(line, fields) for line, fields, _ in rows]
 
 # %% ../nbs/12a_classroom.ipynb #89cad502
 def _check_entry(folder: Path, header: list[str], line: int, fields: list[str]) -> LexiconEntry:
@@ -375,17 +384,20 @@ def add_sign(folder: str | Path,  # the class lexicon folder (created if missing
     start, end = rest_trim(pose, rest_y, settle) if span is None else (int(span[0]), int(span[1]))
     if not 0 <= start < end <= pose.n_frames:
         raise SignLLMError(f"span {start}–{end} is not inside the recording's {pose.n_frames} frames; give 0 <= start < end <= {pose.n_frames}")
+    gloss = " ".join(str(gloss).split()) if gloss else word.upper()
+    for what, text in (("word", word), ("gloss", gloss)): _no_formula(text, what)
+    source = source if source is not None else ("" if isinstance(recording, Pose) else Path(recording).name)
     folder.mkdir(parents=True, exist_ok=True)
-    rel = _clip_name(folder, language.code, word)
-    (folder / rel).parent.mkdir(exist_ok=True)
-    write_pose(pose, folder / rel)
-    row = {"path": rel, "spoken_language": language.spoken_language, "signed_language": language.code,
-           "start": str(math.ceil(start * 1000 / pose.fps)), "end": str(math.floor(end * 1000 / pose.fps) if end < pose.n_frames else 0),
-           "words": word, "glosses": gloss or word.upper(), "priority": str(int(priority)),
-           "source": source if source is not None else ("" if isinstance(recording, Pose) else Path(recording).name)}
-    try: _append_row(folder, row)
-    except BaseException: (folder / rel).unlink(missing_ok=True); raise
-    header, rows = _rows(folder / "index.csv")
+    with file_lock(folder / LEXICON_LOCK, f"the class lexicon {folder}"):  # another process adding a sign waits here
+        rel = _clip_name(folder, language.code, word)  # (unique: no other writer names a clip meanwhile)
+        (folder / rel).parent.mkdir(exist_ok=True)
+        write_pose(pose, folder / rel)
+        row = {"path": rel, "spoken_language": language.spoken_language, "signed_language": language.code,
+               "start": str(math.ceil(start * 1000 / pose.fps)), "end": str(math.floor(end * 1000 / pose.fps) if end < pose.n_frames else 0),
+               "words": word, "glosses": gloss, "priority": str(int(priority)), "source": _as_text(source)}
+        try: _append_row(folder, row)
+        except BaseException: (folder / rel).unlink(missing_ok=True); raise
+        header, rows = _rows(folder / "index.csv")
     return _check_entry(folder, header, *rows[-1])  # the new (last) row, read back and checked like any other
 
 # %% ../nbs/12a_classroom.ipynb #dab964de
@@ -409,8 +421,11 @@ def check_lexicon(folder: str | Path,  # a lexicon folder with index.csv
 def repair_lexicon(folder: str | Path) -> list[str]:
     "Move broken rows of index.csv to index.broken.csv (with the reason); the good rows stay. Returns the problems."
     folder = Path(folder)
+    if not (folder / "index.csv").is_file(): return []
+    with file_lock(folder / LEXICON_LOCK, f"the class lexicon {folder}"): return _repair(folder)  # (add_sign waits meanwhile)
+
+def _repair(folder: Path) -> list[str]:
     index, aside = folder / "index.csv", folder / "index.broken.csv"
-    if not index.is_file(): return []
     header, rows = _rows(index)
     keep, broken = [], []
     for line, fields in rows:

@@ -11,20 +11,20 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .core import SignLLMError, check_input_file, run_command
+from .core import SignLLMError, check_input_file, check_limit, run_command
 from .pose import read_skels
 from .inputs import describe_pose, load_pose
 
 # %% auto #0
-__all__ = ['OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'DELEGATED', 'info_command', 'render_command', 'output_format',
-           'write_output', 'printed_warnings', 'check_folder', 'generate_command', 'generate_learned',
+__all__ = ['OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'DELEGATED', 'info_command', 'check_video_options', 'render_command',
+           'output_format', 'write_output', 'printed_warnings', 'check_folder', 'generate_command', 'generate_learned',
            'languages_command', 'build_parser', 'main']
 
 # %% ../nbs/13_cli_appendix.ipynb #4aa9a308
 def info_command(args) -> int:
     path = Path(args.file)
     if path.suffix.lower() == ".skels" and args.index is None:
-        frames = [p.n_frames for p in read_skels(check_input_file(path))]
+        frames = [p.n_frames for p in read_skels(path)]  # (read_skels refuses pipes, devices, bytes that are not text)
         print(f"{path}: {len(frames)} sentences, {sum(frames)} frames "
               f"(min {min(frames)}, max {max(frames)}) at 25 fps, skeleton sign50; use --index N for one")
         return 0
@@ -34,8 +34,15 @@ def info_command(args) -> int:
     return 0
 
 # %% ../nbs/13_cli_appendix.ipynb #b20796e7
+def check_video_options(args):
+    "--width, --height, --fps (and --speed where the command has it): finite and within LIMITS, before any input is read."
+    for option in ("width", "height"): check_limit(getattr(args, option), "image_side", f"--{option}", "512 is the default")
+    if args.fps is not None: check_limit(args.fps, "fps", "--fps", "25 or 30 plays everywhere")
+    if getattr(args, "speed", None) is not None: check_limit(args.speed, "speed", "--speed", "0.5 is half speed, 2 twice as fast")
+
 def render_command(args) -> int:
     from signllm.render import render_pose
+    check_video_options(args)
     pose = load_pose(args.file, args.index, what="input file")
     out = Path(args.output)
     title = args.title if args.title is not None else pose.meta.get("text")
@@ -96,6 +103,8 @@ def check_folder(path: str | Path) -> Path:
 def generate_command(args) -> int:
     from signllm.data import folder_languages, sign_language
     from signllm.generator import DEFAULT_PACE, Lexicon, default_lexicon, generate, letters_per_second
+    check_video_options(args)  # numbers first: nothing is read before they are known to be sane
+    if args.text: check_limit(len(args.text), "text_chars", "the length of the text", "split it into sentences")
     extra, letters = [check_folder(d) for d in args.lexicon], [check_folder(d) for d in args.alphabet]
     with printed_warnings():  # a folder may bring a language the registry lacks: know it before --lang is read
         for folder in extra + letters: folder_languages(folder)
@@ -326,4 +335,4 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv else 2
     return run_command("signllm", lambda: args.func(args))
 
-if __name__ == "__main__": sys.exit(main())  # `python -m signllm.cli ...`, the same as `signllm ...`
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())  # `python -m signllm.cli ...` (not in this notebook)

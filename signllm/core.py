@@ -5,6 +5,7 @@
 # %% ../nbs/00_core_appendix.ipynb #fe6f563e
 from __future__ import annotations
 
+import glob
 import os
 import sys
 import tempfile
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 # %% auto #0
-__all__ = ['SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'LIMITS', 'SignLLMError', 'run_command', 'atomic_path', 'data_root', 'data_path',
-           'check_input_file', 'quiet_native_stderr', 'check_limit', 'file_lock']
+__all__ = ['STALE_PART_SECONDS', 'SHIPPED_MODELS', 'VIDEO_SUFFIXES', 'LIMITS', 'SignLLMError', 'run_command', 'atomic_path',
+           'data_root', 'data_path', 'check_input_file', 'quiet_native_stderr', 'check_limit', 'file_lock']
 
 # %% ../nbs/00_core_appendix.ipynb #b73c80d8
 class SignLLMError(ValueError):
@@ -24,8 +25,9 @@ def run_command(prog: str,  # the command as typed, e.g. "signllm extract": star
                 body: Callable[[], int],  # does the work and returns the exit code
                 interrupted: str = "interrupted; no output was written",  # what to say on Ctrl-C
                 ) -> int:
-    "Run a command: a SignLLMError or OSError becomes one line on stderr and exit code 2, Ctrl-C exit code 130."
-    try: return body()
+    "Run a command: a SignLLMError or OSError becomes one line on stderr and exit code 2, Ctrl-C or SIGTERM exit code 130."
+    try:
+        with _sigterm_as_interrupt(): return body()
     except SignLLMError as e: problem = str(e)
     except OSError as e: problem = f"{e.strerror or e}{': ' + str(e.filename) if e.filename else ''}"
     except KeyboardInterrupt:
@@ -34,11 +36,32 @@ def run_command(prog: str,  # the command as typed, e.g. "signllm extract": star
     print(f"{prog}: error: {problem}", file=sys.stderr)
     return 2
 
+@contextmanager
+def _sigterm_as_interrupt():
+    "SIGTERM (kill, a job scheduler, a closing terminal) stops the command like Ctrl-C: cleanup runs, temp files go."
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread(): yield; return  # (signals reach the main thread only)
+    def stop(*_): raise KeyboardInterrupt
+    try: previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError: yield; return
+    try: yield
+    finally: signal.signal(signal.SIGTERM, previous)
+
 # %% ../nbs/00_core_appendix.ipynb #cc0dd722
 def _umask() -> int:
     "The process's current umask (read without changing it for longer than a moment)."
     mask = os.umask(0o022); os.umask(mask)
     return mask
+
+STALE_PART_SECONDS = 3600  # a temp file of a write this old was left by a killed process (kill -9, power loss)
+
+def _sweep_stale_parts(folder: Path, path: Path):
+    "Remove the temp files an earlier, killed write of `path` left behind (older than STALE_PART_SECONDS)."
+    import time
+    for old in folder.glob(f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}"):
+        try:
+            if time.time() - old.stat().st_mtime > STALE_PART_SECONDS: old.unlink()
+        except OSError: pass  # gone meanwhile, or not ours to remove
 
 @contextmanager
 def atomic_path(path: str | Path,  # final output file
@@ -52,6 +75,7 @@ def atomic_path(path: str | Path,  # final output file
         raise SignLLMError(f"output folder {folder} is not writable; choose another -o path")
     if path.is_dir():
         raise SignLLMError(f"output path {path} is a folder; give a file name such as {path / 'out'}{path.suffix or '.mp4'}")
+    _sweep_stale_parts(folder, path)
     try: fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=folder)
     except OSError as e: raise SignLLMError(f"cannot write in {folder} ({e.strerror}); choose another -o path") from None
     os.close(fd)
@@ -115,12 +139,17 @@ LIMITS = {  # name -> (lowest, highest, unit): the budget of every input-control
     "word_letters": (1, 64, "letters"),  # one fingerspelled word
     "text_chars": (1, 4000, "characters"),  # one text to sign or translate
     "beam": (1, 64, "hypotheses"),  # beam search width
+    "run_seconds": (0.0, 120.0, "seconds"),  # wall-clock time of one generation or decoding loop (a model may never say stop)
     "model_dim": (1, 8192, "units"),  # a layer width from a model file's metadata
     "model_layers": (1, 64, "layers"),  # a layer count from a model file's metadata
     "model_vocab": (1, 100_000, "entries"),  # vocabulary, codebook or language count from a model file's metadata
+    "model_values": (1, 250_000_000, "numbers"),  # weights and tables of one model built from a file: 1 GB as float32
+    "spelled_chars": (1, 10_000_000, "characters"),  # a sign vocabulary's words spelled out (a tokenizer's merges): ~80 MB
     "file_bytes": (1, 2 * 1024**3, "bytes"),  # one input file (a .pose is binary and dense: an hour of holistic < 1 GB)
     "text_file_bytes": (1, 256 * 1024**2, "bytes"),  # one text input (.skels, JSON, CSV): parsed text takes several times its size
     "line_bytes": (1, 32 * 1024**2, "bytes"),  # one line of a text input (.skels sentence, CSV row)
+    "frame_file_bytes": (1, 4 * 1024**2, "bytes"),  # one per-frame keypoints file (OpenPose JSON: ~10 kB a person), parsed whole
+    "speed": (0.05, 20.0, "× real time"),  # playback speed of a rendered video (slow motion interpolates frames)
     "name_chars": (1, 120, "characters"),  # an uploaded file's name, a lexicon word
 }
 

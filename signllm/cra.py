@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 
-from .core import SignLLMError
+from .core import LIMITS, SignLLMError, check_limit
 from .pose import Pose
 from .training import read_safetensors, write_safetensors
-from .vqsign import VQSign, VQSignConfig, vqsign_from_state, vqsign_state
+from .vqsign import VQSign, VQSignConfig, stored_json, vqsign_from_state, vqsign_state
 
 # %% auto #0
 __all__ = ['TOKENIZER_FORMAT', 'apply_merge', 'learn_merges', 'CRAVocab', 'random_vocab', 'random_chars', 'check_lossless',
            'sinkhorn', 'entropy_per_char', 'transport_entropy', 'VoltResult', 'volt', 'rotate_positions',
-           'word_embeddings', 'SignTokenizer', 'plot_characters_and_words']
+           'word_embeddings', 'SignTokenizer', 'stored_vocab', 'plot_characters_and_words']
 
 # %% ../nbs/05_cra.ipynb #5c1a76e1
 def apply_merge(tokens: list[int], pair: tuple[int, int], new: int) -> list[int]:
@@ -253,6 +253,28 @@ def save(self: SignTokenizer, path: str | Path) -> Path:
     metadata.update(format=TOKENIZER_FORMAT, cra=json.dumps({"n_chars": self.vocab.n_chars}))
     return write_safetensors(tensors, path, metadata)
 
+def stored_vocab(metadata: dict[str, str], tensors: dict[str, torch.Tensor],  # a tokenizer or translator file's
+                 where: str,  # the file, for messages
+                 n_chars: int,  # the characters its VQ-Sign codebook has
+                 ) -> CRAVocab:
+    "The CRA vocabulary of a tokenizer or translator file, its sizes checked against LIMITS before anything is built."
+    stored = stored_json(metadata, "cra", where).get("n_chars")
+    check_limit(stored, "model_vocab", f"{where}: its number of sign characters (cra n_chars)", "the file is damaged")
+    if stored != n_chars:
+        raise SignLLMError(f"{where}: its vocabulary has {stored!r} characters but its VQ-Sign has {n_chars} codes; the file is damaged")
+    merges = tensors.get("cra.merges")
+    if merges is None or merges.ndim != 2 or merges.shape[1] != 2 or merges.is_floating_point() or merges.is_complex():
+        raise SignLLMError(f"{where}: its word merges (tensor cra.merges) are missing or not pairs of token ids; the file is damaged")
+    check_limit(n_chars + len(merges), "model_vocab", f"{where}: its vocabulary size (characters + CRA words)", "the file is damaged")
+    try: vocab = CRAVocab(n_chars, merges.tolist())
+    except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
+    lengths, total, most = [1] * n_chars, n_chars, LIMITS["spelled_chars"][1]
+    for a, b in vocab.merges:  # each word spells its two parts: a merge of a merge of ... doubles, so stop at the limit
+        lengths.append(lengths[a] + lengths[b]); total += lengths[-1]
+        if total > most: break
+    check_limit(total, "spelled_chars", f"{where}: its words spelled out in characters", "the file is damaged")
+    return vocab
+
 @patch(cls_method=True)
 def load(cls: SignTokenizer, path: str | Path,  # a file written by SignTokenizer.save
          config: VQSignConfig | None = None,  # expected VQ-Sign architecture (None: whatever the file holds)
@@ -264,8 +286,7 @@ def load(cls: SignTokenizer, path: str | Path,  # a file written by SignTokenize
         raise SignLLMError(f"{name} is not a signllm tokenizer (format {metadata.get('format')!r}); "
                            "for a VQ-Sign model alone use load_vqsign")
     vq = vqsign_from_state({k[3:]: v for k, v in tensors.items() if k.startswith("vq.")}, metadata, name, config)
-    cra = json.loads(metadata.get("cra", "{}"))
-    return cls(vq, CRAVocab(int(cra.get("n_chars", vq.config.codebook_size)), tensors["cra.merges"].tolist()))
+    return cls(vq, stored_vocab(metadata, tensors, name, vq.config.codebook_size))
 
 # %% ../nbs/05_cra.ipynb #7828520e
 def plot_characters_and_words(ax, chars: np.ndarray, words: np.ndarray, vocab: CRAVocab, downsample: int = 4,

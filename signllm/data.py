@@ -9,6 +9,7 @@ import csv
 import difflib
 import math
 import re
+import unicodedata
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ from typing import Iterable, Iterator
 
 from fastcore.basics import patch
 
-from .core import SignLLMError
+from .core import LIMITS, SignLLMError, check_limit
 from .pose import Pose, pose_from_skels_line, read_pose
 
 # %% auto #0
 __all__ = ['SIGN_LANGUAGES', 'PROMPT2SIGN_LANGUAGES', 'PHOENIX_PARTS', 'LEXICON_COLUMNS', 'LEXICON_REQUIRED', 'LANGUAGE_COLUMNS',
-           'SignLanguage', 'register_sign_language', 'language_label', 'sign_language', 'Sample', 'phoenix_files',
-           'read_phoenix', 'phoenix_size', 'LexiconEntry', 'lexicon_entry', 'read_index', 'folder_languages']
+           'SignLanguage', 'printable', 'register_sign_language', 'language_label', 'sign_language', 'Sample',
+           'phoenix_files', 'read_phoenix', 'phoenix_size', 'LexiconEntry', 'inside_folder', 'milliseconds',
+           'lexicon_entry', 'read_index', 'csv_rows', 'csv_header', 'folder_languages']
 
 # %% ../nbs/02_data.ipynb #c1928729
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ def _key(text: str) -> str:
     "Lookup key: case-folded, spaces and underscores as hyphens ('LSF_CH' -> 'lsf-ch')."
     return re.sub(r"[\s_]+", "-", str(text).strip().casefold())
 
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # direction overrides: text that prints back to front
+
+def printable(text: str) -> str:
+    "`text` without control characters (terminal escape codes, bell, direction overrides): safe to print, read from any file."
+    return "".join(c for c in str(text) if unicodedata.category(c) != "Cc" and c not in _BIDI)
+
 # %% ../nbs/02_data.ipynb #3b96e808
 def register_sign_language(code: str,  # ISO 639-3 code of the sign language, e.g. "hks"
                            name: str,  # English name, e.g. "Hong Kong Sign Language"
@@ -64,7 +72,7 @@ def register_sign_language(code: str,  # ISO 639-3 code of the sign language, e.
         raise SignLLMError(f"script {script!r} is not an ISO 15924 code; use e.g. 'Latn', 'Cyrl', 'Hang' or 'Hans'")
     if code in SIGN_LANGUAGES and not replace:
         raise SignLLMError(f"{code} is already registered as {SIGN_LANGUAGES[code].name}; pass replace=True to redefine it")
-    lang = SignLanguage(code, str(name).strip(), spoken_language, script, tuple(_key(a) for a in aliases), note)
+    lang = SignLanguage(code, printable(name).strip(), spoken_language, script, tuple(_key(printable(a)) for a in aliases), note)
     keys = [code, *lang.aliases, _key(lang.name)]
     for k in keys:
         owner = _ALIASES.get(k)
@@ -244,23 +252,32 @@ class LexiconEntry:
     def where(self) -> str: return f"{self.folder / 'index.csv'} line {self.line}"
 
 # %% ../nbs/02_data.ipynb #6ba7ba26
-def _safe_relpath(folder: Path, path: str, where: str) -> str:
-    "`path` as a clean relative path inside `folder`, or a SignLLMError naming the row."
+def inside_folder(folder: Path, path: str, where: str) -> PurePosixPath:
+    "`path` as a clean relative path that stays inside `folder` once symbolic links are followed, or a SignLLMError naming the row."
     text = str(path).strip()
     rel = PurePosixPath(text.replace("\\", "/"))
     if not text: raise SignLLMError(f"{where}: the path is empty; give the clip's path relative to the lexicon folder")
     if rel.is_absolute() or re.match(r"[A-Za-z]:", text):
         raise SignLLMError(f"{where}: path {text!r} is absolute; paths in index.csv must be relative to the lexicon folder")
-    if ".." in rel.parts or not (Path(folder) / rel).resolve().is_relative_to(Path(folder).resolve()):
+    try: inside = (Path(folder) / rel).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError): inside = False  # a link loop, a name too long for the system
+    if ".." in rel.parts or not inside:
         raise SignLLMError(f"{where}: path {text!r} leads outside the lexicon folder; only files inside it are read")
-    if rel.suffix.lower() != ".pose": raise SignLLMError(f"{where}: {text!r} is not a .pose file; lexicon clips are .pose files")
+    return rel
+
+def _safe_relpath(folder: Path, path: str, where: str) -> str:
+    "`path` as a clean relative .pose path inside `folder`, or a SignLLMError naming the row."
+    rel = inside_folder(folder, path, where)
+    if rel.suffix.lower() != ".pose": raise SignLLMError(f"{where}: {str(path).strip()!r} is not a .pose file; lexicon clips are .pose files")
     return str(rel)
 
-def _milliseconds(value: str, column: str, where: str) -> int:
-    try: ms = int(float(value))
-    except ValueError: raise SignLLMError(f"{where}: {column} {value!r} is not a number of milliseconds") from None
-    if ms < 0: raise SignLLMError(f"{where}: {column} is {ms} ms; times must be 0 or more")
-    return ms
+def milliseconds(value: str, column: str, where: str) -> int:
+    "A start or end time of an index.csv row, in whole milliseconds from 0 to an hour; else a SignLLMError naming the row."
+    try: ms = float(value)
+    except (TypeError, ValueError): raise SignLLMError(f"{where}: {column} {str(value)[:40]!r} is not a number of milliseconds") from None
+    if ms < 0: raise SignLLMError(f"{where}: {column} is {ms:g} ms; times must be 0 or more")
+    check_limit(ms / 1000, "seconds", f"{where}: {column} ({value} ms, in seconds)", "a clip's times lie within its recording")
+    return int(ms)
 
 # %% ../nbs/02_data.ipynb #4b17d180
 def lexicon_entry(folder: Path, row: dict, line: int) -> LexiconEntry:
@@ -269,7 +286,7 @@ def lexicon_entry(folder: Path, row: dict, line: int) -> LexiconEntry:
     if None in row or any(row.get(c) is None for c in LEXICON_REQUIRED):
         raise SignLLMError(f"{where} has a different number of fields than the header; fix the row's commas")
     path = _safe_relpath(folder, row["path"], where)
-    start, end = (_milliseconds(row[c], c, where) for c in ("start", "end"))
+    start, end = (milliseconds(row[c], c, where) for c in ("start", "end"))
     if end and end <= start: raise SignLLMError(f"{where}: end {end} ms is not after start {start} ms; use end 0 for the whole clip")
     try: lang = sign_language(row["signed_language"])
     except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
@@ -278,7 +295,7 @@ def lexicon_entry(folder: Path, row: dict, line: int) -> LexiconEntry:
     if not (folder / path).is_file(): raise SignLLMError(f"{where}: pose file {path} does not exist in {folder}; fix the path or remove the row")
     priority = (row.get("priority") or "0").strip()
     if not re.fullmatch(r"-?\d+", priority): raise SignLLMError(f"{where}: priority {priority!r} is not a whole number")
-    return LexiconEntry(folder, path, spoken, lang.code, start, end, row["words"].strip(), row["glosses"].strip(), int(priority), line)
+    return LexiconEntry(folder, path, spoken, lang.code, start, end, printable(row["words"]).strip(), printable(row["glosses"]).strip(), int(priority), line)
 
 # %% ../nbs/02_data.ipynb #16bd9bc6
 def read_index(folder: str | Path,  # a lexicon folder with index.csv and .pose clips
@@ -290,15 +307,50 @@ def read_index(folder: str | Path,  # a lexicon folder with index.csv and .pose 
     index = folder / "index.csv"
     if not index.is_file():
         raise SignLLMError(f"{folder} has no index.csv; a lexicon folder needs one with the columns {','.join(LEXICON_COLUMNS)}")
-    try:
-        with _open_index(index) as f: header = next(csv.reader(f), [])  # the header is checked now, rows lazily
-    except (csv.Error, UnicodeDecodeError): raise SignLLMError(f"{index} is not a UTF-8 CSV file; save it as UTF-8 CSV") from None
-    _check_columns(header, index)
+    _check_columns(csv_header(index), index)  # the header is checked now, rows lazily
     folder_languages(folder)  # a code the registry lacks is added (with a warning) from the folder itself
     return _index_stream(folder, index, shard)
 
 def _open_index(index: Path):
     return open(index, encoding="utf-8-sig", newline="")  # utf-8-sig: spreadsheets often add a BOM
+
+def _bad_line(path: Path) -> int:
+    "The first line of `path` (counted as a text editor counts) that is not UTF-8."
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            try: line.decode("utf-8")
+            except UnicodeDecodeError: return n
+    return 1
+
+def csv_rows(path: Path,  # a CSV file with a header line: index.csv, languages.csv
+             ) -> Iterator[tuple[int, list[str], dict]]:
+    "(line, header, row) of each row, as csv.DictReader gives it; a byte that is not UTF-8, a broken line or a field longer than the kit's limit is one SignLLMError naming the file and line."
+    size, high = path.stat().st_size, LIMITS["text_file_bytes"][1]
+    if size > high: raise SignLLMError(f"{path} holds {size} bytes, more than the kit reads from a text file ({high}); split it")
+    longest = LIMITS["text_chars"][1]
+    with _open_index(path) as f:
+        reader = csv.DictReader(f)
+        try:
+            header = reader.fieldnames or []
+            for row in reader:
+                fields = [v for v in row.values() if isinstance(v, str)] + list(row.get(None) or [])
+                if longest < max(map(len, fields), default=0):
+                    raise SignLLMError(f"{path} line {reader.line_num}: a field of {max(map(len, fields))} characters is longer than "
+                                       f"the kit reads ({longest}); fix that line")
+                yield reader.line_num, header, row
+        except UnicodeDecodeError: raise SignLLMError(f"{path} line {_bad_line(path)} is not UTF-8 text; save the file as UTF-8 CSV") from None
+        except csv.Error as e: raise SignLLMError(f"{path} line {reader.reader.line_num} is not valid CSV ({e}); fix that line") from None
+
+def csv_header(path: Path) -> list[str]:
+    "The header line of a CSV file (checked as `csv_rows` checks lines)."
+    return next(csv_rows(path), (0, None, None))[1] or _header_only(path)
+
+def _header_only(path: Path) -> list[str]:
+    "The header of a CSV file without rows."
+    try:
+        with _open_index(path) as f: return next(csv.reader(f), [])
+    except UnicodeDecodeError: raise SignLLMError(f"{path} line {_bad_line(path)} is not UTF-8 text; save the file as UTF-8 CSV") from None
+    except csv.Error as e: raise SignLLMError(f"{path} line 1 is not valid CSV ({e}); fix that line") from None
 
 def _check_columns(header: list[str], index: Path):
     missing = [c for c in LEXICON_REQUIRED if c not in header]
@@ -306,13 +358,8 @@ def _check_columns(header: list[str], index: Path):
 
 def _index_stream(folder: Path, index: Path, shard: tuple[int, int]) -> Iterator[LexiconEntry]:
     k, n = shard
-    with _open_index(index) as f:
-        reader = csv.DictReader(f)
-        try:
-            for i, row in enumerate(reader):
-                if i % n == k: yield lexicon_entry(folder, row, reader.line_num)
-        except csv.Error as e: raise SignLLMError(f"{index} line {reader.line_num} is not valid CSV ({e})") from None
-        except UnicodeDecodeError: raise SignLLMError(f"{index} is not UTF-8 text; save it as UTF-8 CSV") from None
+    for i, (line, _, row) in enumerate(csv_rows(index)):
+        if i % n == k: yield lexicon_entry(folder, row, line)
 
 # %% ../nbs/02_data.ipynb #0e2ef226
 LANGUAGE_COLUMNS = ("code", "name", "spoken_language")  # languages.csv; optional: script, aliases (space-separated)
@@ -321,16 +368,14 @@ def _languages_csv(path: Path) -> dict[str, dict]:
     "The rows of a folder's languages.csv by code, each checked; {} when there is none."
     if not path.is_file(): return {}
     rows = {}
-    with _open_index(path) as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in LANGUAGE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing: raise SignLLMError(f"{path} lacks the column(s) {', '.join(missing)}; its header must hold "
-                                       f"{','.join(LANGUAGE_COLUMNS)}[,script,aliases]")
-        for row in reader:
-            code = _key(row["code"] or "")
-            if not re.fullmatch(r"[a-z]{3}", code):
-                raise SignLLMError(f"{path} line {reader.line_num}: code {row['code']!r} is not an ISO 639-3 code such as 'jos'")
-            rows[code] = dict(row, line=reader.line_num)
+    missing = [c for c in LANGUAGE_COLUMNS if c not in csv_header(path)]
+    if missing: raise SignLLMError(f"{path} lacks the column(s) {', '.join(missing)}; its header must hold "
+                                   f"{','.join(LANGUAGE_COLUMNS)}[,script,aliases]")
+    for line, _, row in csv_rows(path):
+        code = _key(row["code"] or "")
+        if not re.fullmatch(r"[a-z]{3}", code):
+            raise SignLLMError(f"{path} line {line}: code {row['code']!r} is not an ISO 639-3 code such as 'jos'")
+        rows[code] = dict(row, line=line)
     return rows
 
 # %% ../nbs/02_data.ipynb #1065ca7b
@@ -340,19 +385,18 @@ def folder_languages(folder: str | Path,  # a lexicon folder (index.csv, optiona
     folder, added = Path(folder), []
     if not (folder / "index.csv").is_file(): return added
     described = _languages_csv(folder / "languages.csv")
-    with _open_index(folder / "index.csv") as f:
-        for row in csv.DictReader(f):
-            code, spoken = _key(row.get("signed_language") or ""), (row.get("spoken_language") or "").strip().lower()
-            if code in _ALIASES or not re.fullmatch(r"[a-z]{3}", code): continue  # known, or reported with its line later
-            info = described.get(code, {})
-            where = f"{folder / 'languages.csv'} line {info['line']}" if info else f"{folder / 'index.csv'}"
-            try: lang = register_sign_language(code, info.get("name") or f"Sign language {code}",
-                                               info.get("spoken_language") or spoken, info.get("script") or "Latn",
-                                               (info.get("aliases") or "").split())
-            except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
-            said = f"named by {folder / 'languages.csv'}" if info else f"add {folder / 'languages.csv'} to name it"
-            warnings.warn(f"{language_label(lang)} is not in the kit's registry; using it from {folder} ({said})", stacklevel=2)
-            added.append(lang)
+    for _, _, row in csv_rows(folder / "index.csv"):
+        code, spoken = _key(row.get("signed_language") or ""), (row.get("spoken_language") or "").strip().lower()
+        if code in _ALIASES or not re.fullmatch(r"[a-z]{3}", code): continue  # known, or reported with its line later
+        info = described.get(code, {})
+        where = f"{folder / 'languages.csv'} line {info['line']}" if info else f"{folder / 'index.csv'}"
+        try: lang = register_sign_language(code, info.get("name") or f"Sign language {code}",
+                                           info.get("spoken_language") or spoken, info.get("script") or "Latn",
+                                           (info.get("aliases") or "").split())
+        except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
+        said = f"named by {folder / 'languages.csv'}" if info else f"add {folder / 'languages.csv'} to name it"
+        warnings.warn(f"{language_label(lang)} is not in the kit's registry; using it from {folder} ({said})", stacklevel=2)
+        added.append(lang)
     return added
 
 # %% ../nbs/02_data.ipynb #31f57b32

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -50,8 +51,8 @@ def find_videos(input: str | Path,  # a video, a folder of videos, or a text fil
     return [(v, Path(v.stem + ".pose")) for v in _read_video_list(path)]
 
 def _read_video_list(path: Path) -> list[Path]:
-    check_input_file(path, "video list")
-    try: lines = path.read_text(encoding="utf-8").splitlines()
+    from signllm.pose import read_input  # a regular file within LIMITS["text_file_bytes"] (not a pipe, not /dev/zero)
+    try: lines = read_input(path, "video list", "text_file_bytes").decode("utf-8").splitlines()
     except UnicodeDecodeError:
         raise SignLLMError(f"{path} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a text file listing videos") from None
     entries = [line.split("#", 1)[0].strip() for line in lines]
@@ -138,16 +139,39 @@ def extract_video(job: ExtractJob, options: HolisticOptions,
 
 # %% ../nbs/01a_extract_appendix.ipynb #3d3d43f0
 _PROGRESS_QUEUE = None  # set in worker processes
+_BUSY = False  # a worker is inside a job (a stop then cleans up its temporary file first)
 
-def _worker_init(progress_queue):
+def _worker_init(progress_queue, parent: int | None = None):
+    "In each worker: Ctrl-C left to the parent (which stops the workers); SIGTERM ends the job cleanly; the worker dies with its parent."
     global _PROGRESS_QUEUE
     _PROGRESS_QUEUE = progress_queue
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # clean up the temporary file when the run is stopped
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (already ignored from the first line: see run_jobs)
+    signal.signal(signal.SIGTERM, _worker_stop)
+    if parent is not None: _die_with(parent)
+
+def _die_with(parent: int):
+    "SIGTERM to this process when `parent` dies, even by kill -9: the kernel's PR_SET_PDEATHSIG on Linux, a watching thread elsewhere."
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError): pass  # not Linux: the thread below does it
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5); os._exit(143)  # (a job that does not return to Python in time)
+    threading.Thread(target=watch, daemon=True, name="signllm-parent-watch").start()
+
+def _worker_stop(signum, frame):
+    "SIGTERM in a worker: inside a job, unwind it (atomic_path removes the temporary file), then exit; idle, exit now."
+    if not _BUSY: os._exit(128 + signum)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second stop (the pool's own, the parent's death) must not cut the unwinding short
+    raise KeyboardInterrupt
 
 def _raise_interrupt(signum, frame): raise KeyboardInterrupt
 
 def _worker_job(video: str, output: str, options: dict) -> ExtractReport:
     "Run in a worker process: plain arguments, so that they unpickle in a fresh interpreter."
+    global _BUSY
     pending = [0]
     def progress(kind, n):
         if kind == "frames":
@@ -155,7 +179,10 @@ def _worker_job(video: str, output: str, options: dict) -> ExtractReport:
             if pending[0] < 8: return
             n, pending[0] = pending[0], 0
         _PROGRESS_QUEUE.put((kind, n))
-    report = extract_video(ExtractJob(Path(video), Path(output)), HolisticOptions(**options), progress)
+    _BUSY = True
+    try: report = extract_video(ExtractJob(Path(video), Path(output)), HolisticOptions(**options), progress)
+    except KeyboardInterrupt: os._exit(130)  # stopped: the temporary file is gone; take no further job
+    finally: _BUSY = False
     if pending[0]: _PROGRESS_QUEUE.put(("frames", pending[0]))
     return report
 
@@ -181,11 +208,12 @@ def run_jobs(jobs: list[ExtractJob], options: HolisticOptions,
     context = get_context("spawn")
     progress_queue = context.Queue()
     pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context,
-                               initializer=module._worker_init, initargs=(progress_queue,))
+                               initializer=module._worker_init, initargs=(progress_queue, os.getpid()))
     reports: dict[int, ExtractReport] = {}
     try:
-        futures = {pool.submit(module._worker_job, str(job.video), str(job.output), asdict(options)): k
-                   for k, job in enumerate(jobs)}
+        with _sigint_ignored():  # the workers start here, ignoring Ctrl-C from their first line: the parent stops them
+            futures = {pool.submit(module._worker_job, str(job.video), str(job.output), asdict(options)): k
+                       for k, job in enumerate(jobs)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -198,11 +226,30 @@ def run_jobs(jobs: list[ExtractJob], options: HolisticOptions,
                                                message=f"worker process failed ({type(e).__name__}: {e})")
         _drain(progress_queue, on_progress)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in list((pool._processes or {}).values()): process.terminate()
+        _stop_pool(pool)
         raise
     pool.shutdown()
     return [reports[k] for k in range(len(jobs))]
+
+@contextmanager
+def _sigint_ignored():
+    "Ignore Ctrl-C in the block (main thread only): processes started inside inherit it."
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try: yield
+    finally:
+        if main: signal.signal(signal.SIGINT, previous)
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = 3.0):
+    "Stop a pool now: no further jobs, SIGTERM to every worker (each removes its temporary file), SIGKILL to any still there after `grace` s."
+    processes = list((pool._processes or {}).values())  # (taken before shutdown, which forgets them)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive(): process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive(): process.kill(); process.join(1)
 
 # %% ../nbs/01a_extract_appendix.ipynb #0adbd9a2
 def format_reports(reports: list[ExtractReport]) -> str:

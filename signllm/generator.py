@@ -15,7 +15,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from fastcore.basics import patch
 
-from .core import SignLLMError, data_path
+from .core import LIMITS, SignLLMError, check_limit, data_path
 from .pose import SIGN50, Pose
 from .data import LexiconEntry, SignLanguage, read_index, sign_language
 
@@ -189,6 +189,7 @@ def split_words(text: str, spoken: str) -> list[str]:
     return words
 
 def _number_words(digits: str, spoken: str) -> list[str]:
+    if len(digits) > LIMITS["word_letters"][1]: return [digits]  # no number name that long (and int() of 4300+ digits fails)
     try:
         from num2words import num2words
         return re.findall(r"[^\W_]+", num2words(int(digits), lang=spoken))
@@ -225,7 +226,7 @@ class Lexicon:
                  words: Sequence[str | Path] | None = None,  # folders of word signs (default: the shipped data/words)
                  alphabets: Sequence[str | Path] | None = None,  # folders of letter clips (default: data/fingerspelling)
                  fps: float = 25.0):  # frame rate clips are prepared at
-        self.fps = fps
+        self.fps = check_limit(fps, "fps", "the lexicon's frame rate")  # every clip is resampled to it
         self.word_folders = [Path(f) for f in (words if words is not None else self.default_word_folders())]
         self.alphabet_folders = [Path(f) for f in (alphabets if alphabets is not None else self.default_alphabet_folders())]
         self.signs: dict[tuple[str, str], LexiconEntry] = {}  # (sign language, word key) -> entry
@@ -318,6 +319,7 @@ def plan(self: Lexicon, text: str, lang: str | SignLanguage) -> list[PlanStep]:
     "How each word of `text` will be signed in `lang`."
     lang = sign_language(lang)  # parsed once; lookup and spell get the object
     if not text or not text.strip(): raise SignLLMError("the text is empty; give a sentence to sign, e.g. 'hello'")
+    check_limit(len(text), "text_chars", "the length of the text", "split it into sentences")  # before it is split
     words = split_words(text, lang.spoken_language)
     if not words: raise SignLLMError(f"{text[:40]!r} has no words to sign (only punctuation or symbols)")
     if len(words) > MAX_WORDS:
@@ -326,6 +328,8 @@ def plan(self: Lexicon, text: str, lang: str | SignLanguage) -> list[PlanStep]:
     for word in words:
         entry = self.lookup(word, lang)
         if entry is not None: steps.append(PlanStep(word, "sign", [entry])); continue
+        check_limit(len(word), "word_letters", f"the length of the word {word[:20] + ('…' if len(word) > 20 else '')!r}",
+                    "nobody fingerspells a word that long; split it or check the text")  # one clip per letter follows
         entries, letters, missing = self.spell(word, lang)
         steps.append(PlanStep(word, "spell", entries, letters, missing))
     if not any(step.entries for step in steps):

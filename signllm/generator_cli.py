@@ -17,15 +17,17 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import torch
 
-from .core import SHIPPED_MODELS, SignLLMError, atomic_path, check_input_file, data_path, run_command
+from .core import SHIPPED_MODELS, SignLLMError, atomic_path, check_input_file, check_limit, data_path, run_command
 from .pose import SIGN50, Pose
 from .data import SignLanguage, sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose, wrist_speed
-from .training import (add_scale_arguments, check_config, config_from_json, quiet_lightning, read_safetensors,
+from .training import (add_scale_arguments, check_config, quiet_lightning, read_safetensors,
                               resume_checkpoint, scale_from_args, write_safetensors)
 from .generator import generate as lexicon_generate, lowercase, split_words
-from .generator_model import (GENERATOR_BASE, GENERATOR_TINY, MISMATCH, MODES, GeneratorConfig, SignGenerator,
-                                     SignGroup, Vocab, grown_embedding, letter_tokens, nearest_sentence, text_words)
+from .generator_model import (GENERATOR_BASE, GENERATOR_LIMITS, GENERATOR_TINY, MISMATCH, MODES, GeneratorConfig,
+                                     SignGenerator, SignGroup, Vocab, grown_embedding, language_tag, letter_tokens,
+                                     nearest_sentence, text_words)
+from .vqsign import checked_weights, stored_config, stored_json
 # signllm.generator_training (Lightning) is imported inside the training command only, so that
 # `signllm generate --engine model` runs without loading Lightning.
 
@@ -50,34 +52,60 @@ def save_generator(model: SignGenerator, path: str | Path, info: dict | None = N
 def load_generator(path: str | Path,  # a file written by save_generator / `signllm train generator`
                    config: GeneratorConfig | None = None,  # the architecture expected (None: whatever the file holds)
                    ) -> SignGenerator:
-    "Load a SignGenerator saved with `save_generator`, refusing another configuration."
+    "Load a SignGenerator saved with `save_generator`, refusing another configuration; no header number is used unchecked."
     tensors, metadata = read_safetensors(path, "generator checkpoint", "`signllm train generator`")
-    path = Path(path)
+    name = Path(path).name
     if metadata.get("format") != FORMAT:
-        raise SignLLMError(f"{path.name} is a {metadata.get('format', 'unknown')!r} file, not a signllm generator")
-    model = SignGenerator(_check_stored(metadata, path.name, config))
-    for code, spoken in json.loads(metadata["languages"]).items():
-        model.languages[code] = spoken
-        model.groups[code] = SignGroup(model.config)
-    model.words, model.glosses = Vocab(json.loads(metadata["words"])[4:]), Vocab(json.loads(metadata["glosses"])[4:])
-    model.gloss_sets = json.loads(metadata.get("gloss_sets") or "{}")
-    model.units = json.loads(metadata.get("units") or "{}")
-    model.word_embedding = grown_embedding(model.word_embedding, len(model.words))
-    if model.config.mode == "prompt2langgloss": model.gloss_embedding = grown_embedding(model.gloss_embedding, len(model.glosses))
-    try: model.load_state_dict(tensors, strict=True)
-    except RuntimeError as e:
-        raise SignLLMError(f"{path.name}: the weights do not match its own header ({str(e).splitlines()[0][:80]}); "
-                           "the file is damaged, re-train or re-save it") from None
-    model.info = json.loads(metadata.get("info") or "{}")
+        raise SignLLMError(f"{name} is a {str(metadata.get('format', 'unknown'))[:40]!r} file, not a signllm generator")
+    config = _check_stored(metadata, name, config)
+    languages = _stored_languages(metadata, tensors, name)
+    words, glosses = (_stored_vocab(metadata, key, name) for key in ("words", "glosses"))
+    gloss_sets = stored_json(metadata, "gloss_sets", name, default={})
+    if config.mode == "prompt2langgloss" and any(language_tag(c) not in glosses or not isinstance(gloss_sets.get(c), list)
+                                                 for c in languages):
+        raise SignLLMError(f"{name}: its glosses lack a language's tag or gloss set; the file is damaged, re-save it")
+    def build() -> SignGenerator:  # run twice: on the meta device to check sizes and shapes, then for real
+        model = SignGenerator(config)
+        for code in languages: model.groups[code] = SignGroup(config)
+        model.word_embedding = grown_embedding(model.word_embedding, len(words))
+        if config.mode == "prompt2langgloss": model.gloss_embedding = grown_embedding(model.gloss_embedding, len(glosses))
+        return model
+    model = checked_weights(build, tensors, name)
+    model.languages, model.words, model.glosses, model.gloss_sets = dict(languages), words, glosses, gloss_sets
+    model.units = stored_json(metadata, "units", name, default={})
+    model.info = stored_json(metadata, "info", name, default={})
     return model.eval()
 
 def _check_stored(metadata: dict, where: str, expected: GeneratorConfig | None) -> GeneratorConfig:
-    text = metadata.get("config")
-    if text is not None and "spelled" not in json.loads(text):  # written before groups could spell: none of them does
-        text = json.dumps({**json.loads(text), "spelled": []})
-    stored = config_from_json(text, where, GeneratorConfig, "generator")
+    "The file's configuration, every size checked against LIMITS, and the one expected (if any)."
+    stored = stored_json(metadata, "config", where) if "config" in metadata else None
+    if stored is not None: stored.setdefault("spelled", [])  # written before groups could spell: none of them does
+    stored = stored_config(stored, where, GeneratorConfig, "generator", GENERATOR_LIMITS)
+    check_limit(stored.max_frames / stored.fps, "seconds", f"{where}: its longest sequence (max_frames / fps, in seconds)",
+                "the file is damaged or not a signllm model")
     check_config(stored, expected, where, MISMATCH)
     return stored
+
+def _stored_languages(metadata: dict, tensors: dict, where: str) -> dict[str, str]:
+    "Sign language code -> spoken language, one per group of weights the file holds."
+    languages = stored_json(metadata, "languages", where)
+    if languages: check_limit(len(languages), "model_vocab", f"{where}: its number of sign languages", "the file is damaged")
+    groups = {k.split(".")[1] for k in tensors if k.startswith("groups.") and k.count(".") > 1}
+    if set(languages) != groups:
+        listed = ", ".join(sorted(languages)[:4]) + (", …" if len(languages) > 4 else "")
+        raise SignLLMError(f"{where}: its metadata lists {len(languages)} sign languages ({listed[:60]}) but it holds weights "
+                           f"for {len(groups)} ({', '.join(sorted(groups)[:4])[:60]}); the file is damaged, re-save it")
+    if not all(re.fullmatch(r"[\w-]{1,32}", c) and isinstance(s, str) and len(s) <= 32 for c, s in languages.items()):
+        raise SignLLMError(f"{where}: its sign languages are not codes with a spoken language each; the file is damaged")
+    return languages
+
+def _stored_vocab(metadata: dict, key: str, where: str) -> Vocab:
+    "The word or gloss vocabulary stored under `key`, checked: a list of at most LIMITS['model_vocab'] strings."
+    tokens = stored_json(metadata, key, where, list)
+    check_limit(len(tokens), "model_vocab", f"{where}: its number of {key}", "the file is damaged")
+    if tokens[:4] != Vocab().tokens or not all(isinstance(t, str) for t in tokens):
+        raise SignLLMError(f"{where}: its {key} are not a signllm vocabulary; the file is damaged, re-save it")
+    return Vocab(tokens[4:])
 
 # %% ../nbs/09d_generator_appendix.ipynb #513d79c7
 DEFAULT_CHECKPOINT = tuple(SHIPPED_MODELS["generator"].split("/"))  # under data/

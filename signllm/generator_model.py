@@ -5,6 +5,7 @@
 # %% ../nbs/09b_generator_model.ipynb #bb32978f
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -13,17 +14,17 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 
-from .core import SignLLMError
+from .core import SignLLMError, check_limit
 from .pose import SIGN50, Pose
 from .data import SignLanguage, sign_language
 from .generator import lowercase, split_words, word_key
 
 # %% auto #0
-__all__ = ['SPACE', 'MODES', 'GENERATOR_TINY', 'GENERATOR_BASE', 'MISMATCH', 'text_words', 'word_overlap', 'nearest_sentence',
-           'Vocab', 'text_tokens', 'letter_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig', 'positions',
-           'causal_mask', 'padding_mask', 'ProgressiveDecoder', 'SignGroup', 'GlossTranslator', 'grown_embedding',
-           'SignGenerator', 'language_tag', 'PoseBatch', 'pad_ids', 'Example', 'GeneratorLoss', 'Prediction',
-           'previous_frames', 'future_targets', 'Generated']
+__all__ = ['SPACE', 'MODES', 'GENERATOR_TINY', 'GENERATOR_BASE', 'MISMATCH', 'GENERATOR_LIMITS', 'text_words', 'word_overlap',
+           'nearest_sentence', 'Vocab', 'text_tokens', 'letter_tokens', 'PoseSpace', 'filled_frames', 'GeneratorConfig',
+           'positions', 'causal_mask', 'padding_mask', 'ProgressiveDecoder', 'SignGroup', 'GlossTranslator',
+           'grown_embedding', 'SignGenerator', 'language_tag', 'PoseBatch', 'pad_ids', 'Example', 'GeneratorLoss',
+           'Prediction', 'previous_frames', 'future_targets', 'Generated']
 
 # %% ../nbs/09b_generator_model.ipynb #2ed05157
 def text_words(text: str, spoken: str = "de") -> list[str]:
@@ -150,6 +151,9 @@ class GeneratorConfig:
 GENERATOR_TINY = GeneratorConfig()  # the shipped checkpoint: ~0.2 M parameters per language, trains in minutes on CPU
 GENERATOR_BASE = GeneratorConfig(dim=256, heads=8, layers=4, feedforward=1024, components=64, max_frames=600)  # for real corpora
 MISMATCH = "was asked for; load it without a config, or train one with that configuration"  # another architecture
+GENERATOR_LIMITS = {"dim": "model_dim", "heads": "model_dim", "layers": "model_layers", "feedforward": "model_dim",
+                    "components": "model_dim", "future": "frames", "max_frames": "frames", "fps": "fps",
+                    "max_glosses": "text_chars", "votes": "frames"}  # field -> key of LIMITS, checked when a file is read
 
 # %% ../nbs/09b_generator_model.ipynb #23539e3a
 def positions(length: int, dim: int) -> torch.Tensor:
@@ -468,7 +472,11 @@ def decode_frames(self: SignGenerator, code: str,  # the group's sign language c
     frames, counters = [group.space.start], [0.0]  # step 0 reads the start frame with counter 0
     predictions: list[torch.Tensor] = []  # predictions[s] = (F, k) frames s..s+F-1 predicted at step s
     cache = [None] * config.layers  # the decoder's inputs of the steps so far
+    check_limit(config.max_frames, "frames", "the generator's max_frames")
+    started = time.monotonic()  # a model that never says stop (or a busy machine) is stopped in one line
     for step in range(config.max_frames):
+        check_limit(round(time.monotonic() - started, 1), "run_seconds", f"the time spent generating {step} frames",
+                    "its max_frames is too many for this machine; use --engine lexicon or a smaller model")
         future, counter = group.decoder.step(frames[-1][None], torch.tensor([counters[-1]]), step, memory, memory_mask, cache)
         predictions.append(future[0])  # this step's look ahead
         # the new frame: the mean of every prediction made for it (this step's first, the last step's second, ...)
@@ -515,7 +523,9 @@ def gloss_sequence(self: SignGenerator, text: str, lang: str | SignLanguage) -> 
     out = [Vocab.BOS, self.glosses.index[language_tag(code)]]
     allowed = torch.full((len(self.glosses),), -float("inf"))  # only this language's glosses, or the end
     allowed[self.glosses.encode(self.gloss_sets[code]) + [Vocab.EOS]] = 0.0
-    for _ in range(self.config.max_glosses):
+    started = time.monotonic()
+    for step in range(self.config.max_glosses):
+        check_limit(round(time.monotonic() - started, 1), "run_seconds", f"the time spent writing {step} glosses")
         logits = self.translator(self.word_embedding(ids), word_mask, self.gloss_embedding(torch.tensor([out])), self.gloss_embedding)
         nxt = int((logits[0, -1] + allowed).argmax())
         if nxt == Vocab.EOS: break

@@ -9,8 +9,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from .core import VIDEO_SUFFIXES, SignLLMError, check_input_file
-from .pose import COMPONENT_ALIASES, SIGN50, Pose, read_pose, read_skels, write_pose
+from .core import LIMITS, VIDEO_SUFFIXES, SignLLMError, check_input_file
+from .pose import COMPONENT_ALIASES, SIGN50, Pose, open_input, read_pose, read_skels, write_pose
 from .keypoints import OPENPOSE_FILE, HolisticOptions, extract_pose, kit_point_names, read_openpose_folder, video_info
 
 # %% auto #0
@@ -21,9 +21,12 @@ def _sibling_line(path: Path, suffix: str, index: int) -> str | None:
     "Line `index` of the file next to `path` with another suffix (e.g. the German text of a PHOENIX sentence)."
     other = path.with_suffix(suffix)
     if not other.is_file(): return None
-    with open(other, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            if i == index: return line.strip()
+    longest = LIMITS["line_bytes"][1]
+    with open_input(other, f"{suffix} file", limit=None) as f:  # streamed, one bounded line at a time
+        for i, line in enumerate(iter(lambda: f.readline(longest + 1), b"")):
+            if len(line) > longest:
+                raise SignLLMError(f"{other.name} line {i + 1} is longer than {longest} bytes, the kit's limit for one line of a text input")
+            if i == index: return line.decode("utf-8", errors="replace").strip()
     return None
 
 def _skels_sentence(path: Path, index: int | None) -> Pose:
@@ -98,7 +101,7 @@ def load_pose(source: str | Path | Pose,  # .pose, .skels, a video (VIDEO_SUFFIX
             raise SignLLMError(f"{what} {path} is a folder without *_keypoints.json files; give a video, a .pose or "
                                ".skels file, or an OpenPose output folder")
         return read_openpose_folder(path)
-    path = check_input_file(path, what)
+    with open_input(path, what, limit=None): pass  # exists, a regular file (not a pipe or a device), not empty
     suffix = path.suffix.lower()
     if suffix == ".skels": return _skels_sentence(path, index)
     no_index(path.name)

@@ -11,6 +11,7 @@ import json
 import queue
 import re
 import threading
+import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .core import SignLLMError, check_input_file, quiet_native_stderr
-from .pose import COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, Skeleton, holistic_skeleton
+from .core import LIMITS, SignLLMError, check_input_file, check_limit, quiet_native_stderr
+from .pose import COMPONENT_ALIASES, HAND_LIMBS, HAND_POINTS, Component, Pose, Skeleton, holistic_skeleton, open_input, read_input
 
 # %% auto #0
 __all__ = ['FACE_EXTRACT_MODES', 'POSE_MODELS', 'IMAGE_SUFFIXES', 'OPENPOSE_BODY_POINTS', 'OPENPOSE_BODY_LIMBS',
@@ -124,20 +125,27 @@ def _av_reason(e: Exception) -> str:
 # %% ../nbs/01_keypoints.ipynb #1b448492
 def video_info(path: str | Path,  # a video file
                ) -> VideoInfo:
-    "Size, frame rate and frame count of a video; fails with one line unless its first frame decodes."
+    "Size, frame rate and frame count of a video, each within LIMITS; fails with one line unless its first frame decodes."
     path = check_input_file(path, "video")
+    with open_input(path, "video", limit=None): pass  # a regular file (of any size: it is streamed); not a pipe or a device
     with _open_video(path) as container:
         if not container.streams.video:
             raise SignLLMError(f"{path} has no video stream (audio only?); give a video file")
         stream = container.streams.video[0]
+        for side, pixels in (("width", stream.codec_context.width), ("height", stream.codec_context.height)):
+            if pixels: check_limit(pixels, "image_side", f"the picture {side} of {path}", "scale the video down, e.g. to 1280×720")
         try: first = next(container.decode(stream))
         except Exception as e:  # StopIteration: no frame at all; av errors: corrupt data
             reason = "no frames" if isinstance(e, StopIteration) else _av_reason(e)
             raise SignLLMError(f"{path} is not a readable video ({reason}); the file may be truncated or corrupt") from None
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         if not fps > 0: raise SignLLMError(f"{path} does not say its frame rate; re-encode it (e.g. with ffmpeg -r 25)")
+        check_limit(fps, "fps", f"the frame rate of {path}", "re-encode it at its real rate (e.g. ffmpeg -i IN -r 25 OUT)")
+        if stream.frames: check_limit(int(stream.frames), "frames", f"the frame count of {path}", "cut it into shorter clips")
         width, height = first.width, first.height
         if (first.rotation or 0) % 180: width, height = height, width
+        for side, pixels in (("width", width), ("height", height)):
+            check_limit(pixels, "image_side", f"the picture {side} of {path}", "scale the video down, e.g. to 1280×720")
         return VideoInfo(path, width, height, fps, int(stream.frames) or None)
 
 # %% ../nbs/01_keypoints.ipynb #19ea4c30
@@ -174,13 +182,26 @@ def _natural_key(path: Path) -> list:
 
 def read_image_folder(folder: str | Path,  # a folder of frames (png, jpg, ...)
                       ) -> Iterator[np.ndarray]:
-    "Stream the images of a folder, in natural order, as RGB arrays (H, W, 3)."
+    "Stream the images of a folder, in natural order, as RGB arrays (H, W, 3); at most LIMITS['frames'] images of LIMITS['image_side']."
     import cv2
+    from PIL import Image
     folder = Path(folder)
     if not folder.is_dir(): raise SignLLMError(f"image folder {folder} does not exist; check the path")
-    images = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+    images, most = [], LIMITS["frames"][1]
+    for p in folder.iterdir():
+        if p.suffix.lower() not in IMAGE_SUFFIXES: continue
+        if len(images) == most: raise SignLLMError(f"{folder} holds more than {most} images, the kit's limit of frames per clip; split it")
+        images.append(p)
+    images.sort(key=_natural_key)
     if not images: raise SignLLMError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     for image in images:
+        try:
+            with warnings.catch_warnings(), open_input(image, "image") as f:
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked just below
+                with Image.open(f) as header: size = header.size  # reads the header only
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise SignLLMError(f"{image} is not a readable image; remove or replace it") from None
+        for side, pixels in zip(("width", "height"), size): check_limit(pixels, "image_side", f"the {side} of {image}")
         bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if bgr is None: raise SignLLMError(f"{image} is not a readable image; remove or replace it")
         yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -254,6 +275,7 @@ def _prefetch(frames: Iterable[np.ndarray],
 # %% ../nbs/01_keypoints.ipynb #2125b4a4
 def _frame_source(source, fps: float | None) -> tuple[Iterable[np.ndarray], float, dict]:
     "Frames, frame rate and metadata for a video path, an image folder or an iterator of frames."
+    if fps is not None: check_limit(fps, "fps", f"the frame rate given for {source}" if isinstance(source, (str, Path)) else "the frame rate given")
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.is_dir():
@@ -285,6 +307,9 @@ def extract_pose(source: str | Path | Iterable[np.ndarray],  # a video file, a f
     data, conf, size, holistic = [], [], None, None
     try:
         for t, frame in enumerate(_prefetch(frames)):
+            if t == LIMITS["frames"][1]:  # the frames kept grow with the recording: an hour at 30 fps is the most
+                raise SignLLMError(f"{meta.get('source', 'the frame stream')} has more than {t} frames, the kit's limit for "
+                                   "one clip; cut it into shorter clips (or extract fewer frames per second)")
             frame = _check_frame(frame, t, size)
             size = frame.shape[:2]
             with quiet_native_stderr():  # MediaPipe's C++ log lines (e.g. when the hand model starts, at the first hand seen)
@@ -393,17 +418,24 @@ OPENPOSE_FILE = re.compile(r"(\d+)_keypoints\.json$")
 def _openpose_person(path: Path, person: int) -> tuple[np.ndarray, np.ndarray]:
     "(137, 2) pixels and (137,) confidences of one person in one OpenPose JSON file."
     data, conf = np.zeros((OPENPOSE_SKELETON.n_joints, 2), np.float32), np.zeros(OPENPOSE_SKELETON.n_joints, np.float32)
-    try: people = json.loads(path.read_text(encoding="utf-8"))["people"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise SignLLMError(f"{path} is not an OpenPose keypoints file ({type(e).__name__}: {str(e)[:60]})") from None
+    raw = read_input(path, "OpenPose file", "frame_file_bytes")  # a regular file, of bounded size
+    try: people = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # (UnicodeDecodeError is a ValueError; deep nesting a RecursionError)
+        reason = "nested too deeply" if isinstance(e, RecursionError) else f"{type(e).__name__}: {str(e)[:60]}"
+        raise SignLLMError(f"{path} is not an OpenPose keypoints file ({reason})") from None
+    people = people.get("people") if isinstance(people, dict) else None
+    if not isinstance(people, list) or not all(isinstance(p, dict) for p in people):
+        raise SignLLMError(f"{path} is not an OpenPose keypoints file: it needs \"people\": a list of objects of keypoint lists")
     if len(people) <= person: return data, conf  # nobody (or not that person) in this frame
     for comp in OPENPOSE_SKELETON.components:
         values = people[person].get(comp.name) or []
         if not values: continue  # e.g. OpenPose run without --face
+        if not isinstance(values, list): raise SignLLMError(f"{path}: {comp.name} is not a list of numbers")
         if len(values) != 3 * len(comp.points):
             raise SignLLMError(f"{path}: {comp.name} has {len(values)} numbers, expected {3 * len(comp.points)} "
                                f"({len(comp.points)} points × x, y, confidence)")
-        triples = np.asarray(values, np.float32).reshape(-1, 3)  # (n, 3): x, y, confidence
+        try: triples = np.asarray(values, np.float32).reshape(-1, 3)  # (n, 3): x, y, confidence
+        except (TypeError, ValueError): raise SignLLMError(f"{path}: {comp.name} holds values that are not numbers") from None
         where = OPENPOSE_SKELETON.slice(comp.name)
         data[where], conf[where] = triples[:, :2], triples[:, 2]
     bad = ~np.isfinite(data).all(-1) | ~np.isfinite(conf)
@@ -421,11 +453,21 @@ def read_openpose_folder(folder: str | Path,  # one clip: a folder of *_keypoint
     "An OpenPose JSON folder (How2Sign/Prompt2Sign layout) as a 2D Pose with the OPENPOSE_SKELETON."
     folder = Path(folder)
     if not folder.is_dir(): raise SignLLMError(f"OpenPose folder {folder} does not exist; check the path")
-    files = {}
+    check_limit(fps, "fps", f"the frame rate given for {folder}", "How2Sign videos run at 24 fps")
+    files, most = {}, LIMITS["frames"][1]  # the frame count comes from counting files; a name only says where one goes
     for path in folder.iterdir():
-        if (m := OPENPOSE_FILE.search(path.name)): files[int(m.group(1))] = path
+        if not (m := OPENPOSE_FILE.search(path.name)): continue
+        if len(files) == most: raise SignLLMError(f"{folder} holds more than {most} *_keypoints.json files, the kit's limit of frames per clip")
+        t = int(m.group(1))
+        if t >= most: raise SignLLMError(f"{path.name} in {folder} is numbered frame {t}, past the kit's limit of {most} "
+                                         "frames per clip; number the frames from 0")
+        if t in files: raise SignLLMError(f"{files[t].name} and {path.name} in {folder} are both frame {t}; one clip per folder")
+        files[t] = path
     if not files: raise SignLLMError(f"{folder} holds no *_keypoints.json files; is it an OpenPose output folder?")
     T = max(files) + 1  # frames are numbered from 0; a missing file is a missing frame
+    if T - len(files) > len(files):  # more missing frames than files: the numbers, not the files, would decide the size
+        raise SignLLMError(f"{folder}: {len(files)} *_keypoints.json files numbered up to frame {T - 1} would leave "
+                           f"{T - len(files)} frames missing; number the frames from 0 without large gaps")
     data = np.zeros((T, OPENPOSE_SKELETON.n_joints, 2), np.float32)
     conf = np.zeros((T, OPENPOSE_SKELETON.n_joints), np.float32)
     for t, path in files.items(): data[t], conf[t] = _openpose_person(path, person)

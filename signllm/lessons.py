@@ -26,10 +26,18 @@ from .classroom import add_sign, class_lexicon, letter_strip, rest_trim, score_s
 from .progress import Progress, browser_camera, record_webcam, video_inputs
 
 # %% auto #0
-__all__ = ['BROWSER_CODECS', 'WIDE', 'PracticeSession', 'png_widget', 'png_bytes', 'report_widgets', 'chart_output',
-           'show_report', 'browser_video', 'SpellingDrill', 'LexiconBuilder', 'score_main']
+__all__ = ['BROWSER_CODECS', 'WIDE', 'not_the_reference', 'PracticeSession', 'png_widget', 'png_bytes', 'report_widgets',
+           'chart_output', 'show_report', 'browser_video', 'SpellingDrill', 'LexiconBuilder', 'score_main']
 
 # %% ../nbs/12c_lessons_appendix.ipynb #01d7025c
+def not_the_reference(attempt: Pose, reference: Pose) -> Pose:
+    "`attempt`, unless its keypoints are the reference's own, frame for frame (its .pose or video uploaded back): that scores 100 without signing."
+    same = (attempt.data.shape == reference.data.shape and np.array_equal(attempt.confidence, reference.confidence)
+            and np.array_equal(attempt.data, reference.data, equal_nan=True))
+    if same: raise SignLLMError("this attempt is the reference itself (the same keypoints in every frame), not a recording of "
+                                "you; record or upload your own signing")
+    return attempt
+
 class PracticeSession:
     "Practice mode for one learner: pick a phrase, watch the reference, record or upload an attempt, get scored."
     def __init__(self, phrases: dict[str, Pose | str | Path],  # phrase -> reference (Pose, video or .pose file)
@@ -55,8 +63,9 @@ class PracticeSession:
         return self._references[phrase]
 
     def attempt(self, phrase: str, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
-        "Score a recording of the phrase and save it to the learner's progress."
-        report = score_attempt(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference(phrase), mirror=mirror)
+        "Score a recording of the phrase and save it to the learner's progress (the reference itself is refused)."
+        pose = not_the_reference(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference(phrase))
+        report = score_attempt(pose, self.reference(phrase), mirror=mirror)
         if self.progress is not None:
             self.progress.record(self.learner, phrase, report, source="" if isinstance(recording, Pose) else str(recording))
         self.last = report
@@ -255,7 +264,8 @@ class SpellingDrill:
 
     def attempt(self, recording: Pose | str | Path, mirror: bool | None = None) -> ScoreReport:
         "Score a recording of the word letter by letter and save it."
-        report = score_spelling(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference, mirror, self.cache)
+        pose = not_the_reference(load_pose(recording, what="attempt", cache=self.cache, options=QUICK_EXTRACTION), self.reference)
+        report = score_spelling(pose, self.reference, mirror, self.cache)
         if self.progress is not None:
             self.progress.record(self.learner, f"spell {self.word} ({self.lang})", report,
                                  source="" if isinstance(recording, Pose) else str(recording))

@@ -20,13 +20,14 @@ from .core import SignLLMError, data_path
 from .pose import Pose
 from .data import read_phoenix
 from .training import read_safetensors, torch_threads, write_safetensors
+from .vqsign import checked_weights, stored_config, stored_json
 
 # %% auto #0
-__all__ = ['TARGET_LANGUAGES', 'CHAR_SPECIALS', 'CHAR_PAD', 'CHAR_BOS', 'CHAR_EOS', 'CHAR_UNK', 'CHAR_SEP', 'KVCache',
-           'LM_FORMAT', 'TargetLanguage', 'target_language', 'TranslationExample', 'phoenix_translation_examples',
-           'CharVocab', 'lm_texts', 'LMConfig', 'LMTrainConfig', 'rotary', 'CausalSelfAttention', 'Block', 'CharGPT',
-           'lm_example', 'pad_batch', 'pretrain_lm', 'FrozenLM', 'KitLM', 'save_kit_lm', 'kit_lm_from_state',
-           'load_kit_lm', 'require_transformers', 'HFCausalLM', 'make_tiny_hf_lm']
+__all__ = ['TARGET_LANGUAGES', 'CHAR_SPECIALS', 'CHAR_PAD', 'CHAR_BOS', 'CHAR_EOS', 'CHAR_UNK', 'CHAR_SEP', 'LM_LIMITS',
+           'KVCache', 'LM_FORMAT', 'TargetLanguage', 'target_language', 'TranslationExample',
+           'phoenix_translation_examples', 'CharVocab', 'lm_texts', 'LMConfig', 'LMTrainConfig', 'rotary',
+           'CausalSelfAttention', 'Block', 'CharGPT', 'lm_example', 'pad_batch', 'pretrain_lm', 'FrozenLM', 'KitLM',
+           'save_kit_lm', 'kit_lm_from_state', 'load_kit_lm', 'require_transformers', 'HFCausalLM', 'make_tiny_hf_lm']
 
 # %% ../nbs/07_lm.ipynb #1c66b94d
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class LMConfig:
     layers: int = 2  # transformer blocks
     heads: int = 4  # attention heads per block
     max_slot: int = 64  # pre-training puts 0..max_slot random characters between prompt and <sep>
+
+LM_LIMITS = {"vocab_size": "model_vocab", "dim": "model_dim", "layers": "model_layers", "heads": "model_dim",
+             "max_slot": "text_chars"}  # field -> key of LIMITS, checked when a file's configuration is read
 
 @dataclass(frozen=True)
 class LMTrainConfig:
@@ -323,11 +327,16 @@ def kit_lm_from_state(tensors: dict[str, torch.Tensor],  # with the `lm.*` weigh
                       description: dict,  # KitLM.describe(): configuration and characters
                       where: str,  # file name for messages
                       ) -> KitLM:
-    "The KitLM stored as `lm.*` tensors (by save_kit_lm or in a translator file)."
-    try: model = CharGPT(LMConfig(**description["config"]))
-    except (KeyError, TypeError): raise SignLLMError(f"{where}: unknown language-model configuration; was it written by another signllm version?") from None
-    model.load_state_dict({k[3:]: v for k, v in tensors.items() if k.startswith("lm.")})
-    return KitLM(model.eval(), CharVocab(description["chars"]))
+    "The KitLM stored as `lm.*` tensors (by save_kit_lm or in a translator file), its configuration checked first."
+    config = stored_config(description.get("config"), where, LMConfig, "language-model", LM_LIMITS)
+    if config.dim % config.heads:
+        raise SignLLMError(f"{where}: its language model's width {config.dim} does not split into {config.heads} heads; the file is damaged")
+    chars = description.get("chars")
+    if not isinstance(chars, str) or len(CharVocab(chars)) != config.vocab_size:
+        raise SignLLMError(f"{where}: its language model's characters do not make its vocabulary of {config.vocab_size}; "
+                           "the file is damaged, re-save it")
+    model = checked_weights(lambda: CharGPT(config), {k[3:]: v for k, v in tensors.items() if k.startswith("lm.")}, where)
+    return KitLM(model.eval(), CharVocab(chars))
 
 def load_kit_lm(path: str | Path,  # a save_kit_lm file, or a translator file holding a kit LM
                 ) -> KitLM:
@@ -336,7 +345,7 @@ def load_kit_lm(path: str | Path,  # a save_kit_lm file, or a translator file ho
     name = Path(path).name
     if metadata.get("format") not in (LM_FORMAT, "signllm-translator"):
         raise SignLLMError(f"{name} is not a signllm language model file")
-    description = json.loads(metadata["lm"])
+    description = stored_json(metadata, "lm", name)
     if description.get("kind") != "kit":
         raise SignLLMError(f"{name} reads a Hugging Face model ({description.get('path')}), not the kit's; load it with HFCausalLM")
     return kit_lm_from_state(tensors, description, name)

@@ -18,8 +18,8 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_in
 
 from .core import SignLLMError, data_path
 from .inputs import load_pose
-from .data import (LEXICON_COLUMNS, LexiconEntry, Sample, lexicon_entry, phoenix_files, read_index, read_phoenix,
-                          sign_language)
+from .data import (LEXICON_COLUMNS, LexiconEntry, Sample, csv_rows, inside_folder, lexicon_entry, milliseconds,
+                          phoenix_files, printable, read_index, read_phoenix, sign_language)
 
 # %% auto #0
 __all__ = ['STRING_FIELDS', 'SPLIT_RULE', 'pose_example', 'PoseDataset', 'collate', 'process_shard', 'stream_shard', 'PoseStream',
@@ -131,25 +131,29 @@ def read_corpus(folder: str | Path,  # a corpus folder (see corpus_kind)
 
 def _corpus_stream(folder: Path, split: str, shard: tuple[int, int]) -> Iterator[Sample]:
     (k, n), j = shard, 0
-    with open(folder / "index.csv", encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        for i, row in enumerate(reader):
-            if row_split(row, i) != split: continue
-            if j % n == k: yield _corpus_sample(folder, row, reader.line_num, split)
-            j += 1
+    for i, (line, _, row) in enumerate(csv_rows(folder / "index.csv")):  # (a broken line: one error naming it)
+        if row_split(row, i) != split: continue
+        if j % n == k: yield _corpus_sample(folder, row, line, split)
+        j += 1
 
 def _corpus_sample(folder: Path, row: dict, line: int, split: str) -> Sample:
-    "A .pose row through lexicon_entry; a folder row as OpenPose frames (load_pose), trimmed to start/end."
+    "A .pose row through lexicon_entry; a folder row as OpenPose frames (load_pose), trimmed to start/end, checked alike."
     path = str(row.get("path") or "").strip()
     if path.lower().endswith(".pose"): return replace(lexicon_entry(folder, row, line).sample(), split=split)
-    where, rel = f"{folder / 'index.csv'} line {line}", PurePosixPath(path.replace("\\", "/"))
-    if not path or rel.is_absolute() or ".." in rel.parts or not (folder / rel).is_dir():
-        raise SignLLMError(f"{where}: path {path!r} is neither a .pose file nor an OpenPose folder inside {folder}")
+    where = f"{folder / 'index.csv'} line {line}"
+    if None in row or any(row.get(c) is None for c in ("path", "signed_language", "spoken_language", "words")):
+        raise SignLLMError(f"{where} has a different number of fields than the header; fix the row's commas")
+    rel = inside_folder(folder, path, where)  # the same checks as a .pose row: relative, no .., no link out of the folder
+    if not (folder / rel).is_dir(): raise SignLLMError(f"{where}: path {path!r} is neither a .pose file nor an OpenPose folder inside {folder}")
+    first, last = (milliseconds(row.get(c) or "0", c, where) for c in ("start", "end"))
+    if last and last <= first: raise SignLLMError(f"{where}: end {last} ms is not after start {first} ms; use end 0 for the whole clip")
+    try: lang = sign_language(row["signed_language"])
+    except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
     pose = load_pose(folder / rel, what=where).to_sign50()
-    start, end = (int(float(row.get(c) or 0) * pose.fps / 1000) for c in ("start", "end"))
+    start, end = int(first * pose.fps / 1000), int(last * pose.fps / 1000)
     pose = pose[start:end or pose.n_frames]
     if pose.n_frames == 0: raise SignLLMError(f"{where}: start/end leave no frames of {path}; fix start/end")
-    return Sample(path, row["words"].strip(), (row.get("glosses") or "").strip(), pose, sign_language(row["signed_language"]).code,
+    return Sample(path, printable(row["words"]).strip(), printable(row.get("glosses") or "").strip(), pose, lang.code,
                   row["spoken_language"].strip().lower(), split)
 
 # %% ../nbs/02b_loaders.ipynb #1ca84826

@@ -6,21 +6,25 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 from fastcore.basics import patch
 
-from .core import SignLLMError, atomic_path, check_input_file
+from .core import LIMITS, SignLLMError, atomic_path, check_input_file, check_limit
 
 # %% auto #0
 __all__ = ['HAND_POINTS', 'HAND_LIMBS', 'SIGN50', 'PHOENIX50', 'HOLISTIC_BODY_POINTS', 'HOLISTIC_BODY_LIMBS', 'SKELS_FRAME',
            'MAX_POSE_BYTES', 'COMPONENT_ALIASES', 'SIGN50_BODY_SOURCES', 'Component', 'Skeleton', 'face_mesh_limbs',
-           'holistic_skeleton', 'Pose', 'pose_from_skels_line', 'pose_to_skels_line', 'read_skels', 'from_pose_format',
-           'to_pose_format', 'read_pose', 'write_pose', 'to_sign50', 'normalize', 'mirror', 'resample', 'fill_gaps']
+           'holistic_skeleton', 'Pose', 'pose_from_skels_line', 'pose_to_skels_line', 'open_input', 'read_input',
+           'read_skels', 'from_pose_format', 'to_pose_format', 'read_pose', 'write_pose', 'to_sign50', 'normalize',
+           'mirror', 'resample', 'fill_gaps']
 
 # %% ../nbs/00_pose.ipynb #f81dc749
 @dataclass(frozen=True)
@@ -236,15 +240,16 @@ def pose_from_skels_line(line: str,  # one line of a .skels file
                          fps: float = 25.0,  # PHOENIX14T videos run at 25 fps
                          where: str = "line") -> Pose:  # used in error messages, e.g. "train.skels line 3"
     "Parse one `.skels` line into a SIGN50 Pose (counter kept in `meta['counter']`)."
-    tokens = line.split()
-    if not tokens: raise SignLLMError(f"{where} is empty; a .skels line holds frames of {SKELS_FRAME} numbers")
-    if len(tokens) % SKELS_FRAME:
-        raise SignLLMError(f"{where} has {len(tokens)} values, not a multiple of {SKELS_FRAME} "
+    with warnings.catch_warnings():  # numpy warns (later: raises) when a token is not a number
+        warnings.simplefilter("error", DeprecationWarning)
+        try: values = np.fromstring(line, dtype=np.float32, sep=" ")  # 4 bytes a number, not a Python string each
+        except (DeprecationWarning, ValueError):
+            i, tok = next((i, m.group()) for i, m in enumerate(re.finditer(r"\S+", line)) if not _is_number(m.group()))
+            raise SignLLMError(f"{where}: value {tok[:20]!r} at position {i} is not a number; fix or remove that line") from None
+    if not values.size: raise SignLLMError(f"{where} is empty; a .skels line holds frames of {SKELS_FRAME} numbers")
+    if values.size % SKELS_FRAME:
+        raise SignLLMError(f"{where} has {values.size} values, not a multiple of {SKELS_FRAME} "
                            f"(50 joints × xyz + 1 counter per frame); is it a .skels file from another skeleton?")
-    try: values = np.array(tokens, dtype=np.float32)
-    except ValueError:
-        i, tok = next((i, t) for i, t in enumerate(tokens) if not _is_number(t))
-        raise SignLLMError(f"{where}: value {tok[:20]!r} at position {i} is not a number; fix or remove that line") from None
     frames = values.reshape(-1, SKELS_FRAME)  # (T, 151)
     if not np.isfinite(frames).all():
         t, k = map(int, np.argwhere(~np.isfinite(frames))[0])
@@ -271,14 +276,47 @@ def pose_to_skels_line(pose: Pose,  # a SIGN50 pose (convert others with `to_sig
     return " ".join(rows)
 
 # %% ../nbs/00_pose.ipynb #cd0ef7aa
+def open_input(path: str | Path,  # a file the user gave
+               what: str = "input file",  # for messages, e.g. "pose file"
+               limit: str | None = "file_bytes",  # the LIMITS key its size must respect; None: read in bounded pieces
+               ) -> BinaryIO:
+    "Open an input for binary reading: a regular file (a symlink to one is fine), not empty, within LIMITS[limit] bytes."
+    path = Path(path)
+    if path.is_dir(): raise SignLLMError(f"{what} {path} is a folder, not a file")
+    try: fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once instead of waiting forever
+    except FileNotFoundError: raise SignLLMError(f"{what} {path} does not exist; check the path") from None
+    info = os.fstat(fd)  # the file actually opened: no race with a rename in between
+    try:
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks, a socket is not data
+            raise SignLLMError(f"{what} {path} is not a regular file (a device, pipe or socket); give a file")
+        if info.st_size == 0: raise SignLLMError(f"{what} {path} is empty (0 bytes); re-export or re-download it")
+        if limit: check_limit(info.st_size, limit, f"the size of {what} {path}", "split it or give a smaller file")
+        if hasattr(os, "set_blocking"): os.set_blocking(fd, True)
+    except BaseException: os.close(fd); raise
+    return os.fdopen(fd, "rb")
+
+def read_input(path: str | Path, what: str = "input file", limit: str = "file_bytes") -> bytes:
+    "The bytes of an input `open_input` accepts, never more than LIMITS[limit] (a file that grows meanwhile is refused)."
+    with open_input(path, what, limit) as f:
+        data = f.read(min(os.fstat(f.fileno()).st_size, LIMITS[limit][1]) + 1)  # read(n) sets n bytes aside: n is checked
+    check_limit(len(data), limit, f"the size of {what} {path}", "split it or give a smaller file")
+    return data
+
 def read_skels(path: str | Path,  # a .skels file
                fps: float = 25.0) -> Iterator[Pose]:
-    "Stream the Poses of a `.skels` file, one line at a time (memory stays flat for big corpora)."
+    "Stream the Poses of a `.skels` file, one line at a time (memory stays flat for big corpora; a line is at most LIMITS['line_bytes'])."
     path = Path(path)
-    check_input_file(path)
-    with open(path, encoding="utf-8", errors="strict") as f:
-        for i, line in enumerate(f):
-            yield pose_from_skels_line(line, fps, where=f"{path.name} line {i + 1}")
+    longest = LIMITS["line_bytes"][1]
+    with open_input(path, "skels file", limit=None) as f:  # streamed: a whole corpus may be large, one line may not
+        for i, raw in enumerate(iter(lambda: f.readline(longest + 1), b"")):
+            where = f"{path.name} line {i + 1}"
+            if len(raw) > longest:
+                raise SignLLMError(f"{where} is longer than {longest} bytes, the kit's limit for one line of a text input; "
+                                   "one sentence per line, please (is it a .skels file?)")
+            try: line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise SignLLMError(f"{where} is not text (byte {e.start} is not UTF-8); is {path.name} a .skels file?") from None
+            yield pose_from_skels_line(line, fps, where=where)
 
 # %% ../nbs/00_pose.ipynb #1b60521d
 def from_pose_format(pf_pose,  # a pose_format.Pose
@@ -316,20 +354,20 @@ def to_pose_format(pose: Pose):
     return PFPose(header, NumPyPoseBody(pose.fps, data, conf))
 
 # %% ../nbs/00_pose.ipynb #769ca363
-MAX_POSE_BYTES = 2 * 1024**3  # 2 GiB: far more than any real sign clip (an hour of holistic at 30 fps ≈ 900 MB)
+MAX_POSE_BYTES = LIMITS["file_bytes"][1]  # 2 GiB: far more than any real sign clip (an hour of holistic at 30 fps ≈ 900 MB)
 
 def read_pose(path: str | Path,  # a .pose file
               person: int = 0) -> Pose:
-    "Read a `.pose` file of any pose-format version and layout into a Pose."
-    path = check_input_file(path, "pose file")
-    if path.stat().st_size > MAX_POSE_BYTES:
-        raise SignLLMError(f"pose file {path} is {path.stat().st_size/1e9:.1f} GB, over the {MAX_POSE_BYTES/1e9:.0f} GB limit")
+    "Read a `.pose` file of any pose-format version and layout into a Pose (its frame rate checked against LIMITS['fps'])."
+    path = Path(path)
+    buffer = read_input(path, "pose file", "file_bytes")
     from pose_format import Pose as PFPose
-    buffer = path.read_bytes()
     try: pf = PFPose.read(buffer)
     except Exception as e:
         raise SignLLMError(f"{path} is not a readable .pose file ({type(e).__name__}: {str(e)[:80]}); "
                            "re-export it with pose-format or `signllm extract`") from None
+    check_limit(float(pf.body.fps), "fps", f"the frame rate of {path}",  # every later resampling scales with 1 / fps
+                "the header is damaged or wrong; re-export it at the recording's real rate (e.g. 25 or 30 fps)")
     pose = from_pose_format(pf, person)
     pose.meta["source"] = str(path)
     return pose
@@ -425,10 +463,15 @@ def mirror(pose: Pose) -> Pose:
 
 # %% ../nbs/00_pose.ipynb #96309d8c
 def resample(pose: Pose, fps: float) -> Pose:
-    "The same motion at another frame rate (linear interpolation in time)."
-    if not (fps > 0): raise SignLLMError(f"fps must be positive, got {fps}")
+    "The same motion at another frame rate (linear interpolation in time); at most LIMITS['frames'] frames."
+    if not (isinstance(fps, (int, float, np.number)) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0):
+        raise SignLLMError(f"fps must be a positive number, got {fps!r}")
     if pose.n_frames < 2 or fps == pose.fps: return pose.replace(fps=fps)
-    n = max(1, int(round(pose.duration * fps)))
+    frames = pose.duration * fps  # checked before anything of that length is allocated
+    check_limit(round(frames) if math.isfinite(frames) else frames, "frames",
+                f"the length of {pose.n_frames} frames at {pose.fps:g} fps resampled to {fps:g} fps",
+                "give a frame rate nearer the clip's own")
+    n = max(1, int(round(frames)))
     t = np.arange(n) * pose.fps / fps  # new frame times in source-frame units
     i0 = np.clip(np.floor(t).astype(int), 0, pose.n_frames - 1)
     i1 = np.clip(i0 + 1, 0, pose.n_frames - 1)

@@ -5,6 +5,7 @@
 # %% ../nbs/12b_progress_appendix.ipynb #6293d5f5
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -15,12 +16,12 @@ from typing import Callable, Iterator
 
 from fastcore.basics import patch
 
-from .core import SignLLMError, atomic_path
+from .core import LIMITS, SignLLMError, atomic_path
 from .scoring import ScoreReport
 
 # %% auto #0
-__all__ = ['PROGRESS_SCHEMA', 'CAMERA_ESM', 'Progress', 'record_webcam', 'save_upload', 'video_inputs', 'webm_to_video',
-           'browser_camera']
+__all__ = ['PROGRESS_SCHEMA', 'PROGRESS_COLUMNS', 'CAMERA_ESM', 'Progress', 'record_webcam', 'save_upload', 'new_file',
+           'in_new_file', 'video_inputs', 'webm_to_video', 'browser_camera']
 
 # %% ../nbs/12b_progress_appendix.ipynb #d28db595
 PROGRESS_SCHEMA = (
@@ -32,32 +33,52 @@ PROGRESS_SCHEMA = (
          PRIMARY KEY (attempt, part))""",
     "CREATE INDEX IF NOT EXISTS attempts_by_learner ON attempts (learner, phrase, time)",
 )
+PROGRESS_COLUMNS = {"attempts": ("id", "learner", "phrase", "time", "overall", "mirror", "source"),  # what the kit reads
+                    "part_scores": ("attempt", "part", "score")}
 
 # %% ../nbs/12b_progress_appendix.ipynb #48d0b902
 class Progress:
     "Learners' attempts and scores in one local SQLite file; every save is one transaction."
     def __init__(self, path: str | Path,  # the database file, created if missing, e.g. "class-7b.sqlite"
+                 timeout: float = 10.0,  # seconds to wait while another process writes to it
                  ):
-        self.path = Path(path)
+        self.path, self.timeout = Path(path), float(timeout)
         if self.path.is_dir(): raise SignLLMError(f"progress file {self.path} is a folder; give a file name such as {self.path / 'progress.sqlite'}")
         if not self.path.parent.is_dir(): raise SignLLMError(f"folder {self.path.parent} does not exist; create it or choose another progress file")
-        with self._transaction() as db:
+        with self._transaction("nothing was changed") as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not {"attempts", "part_scores"} <= tables:  # another program's database: not ours to add to
+                raise SignLLMError(f"{self.path} is not a progress database (it is a SQLite file with the tables "
+                                   f"{', '.join(sorted(tables)[:5])}); choose another file")
+            for table, needed in PROGRESS_COLUMNS.items():
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if tables and (lacking := [c for c in needed if c not in have]):
+                    raise SignLLMError(f"{self.path} is not a progress database (its table {table} lacks {', '.join(lacking)}); "
+                                       "choose another file")
             for statement in PROGRESS_SCHEMA: db.execute(statement)
 
     def __repr__(self): return f"Progress({str(self.path)!r}, {len(self.learners())} learners)"
 
+    def _problem(self, e: sqlite3.Error, after: str = "nothing was changed") -> SignLLMError:
+        "One line for an SQLite error: busy (wait and try again) is not damaged (move the file away) is not anything else."
+        text = str(e)
+        if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return SignLLMError(f"{self.path} is locked by another process that is writing to it; try again in a moment ({after})")
+        if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError) or "no such" in text:
+            return SignLLMError(f"{self.path} is not a progress database or is damaged ({e}); choose another file or move this one away")
+        return SignLLMError(f"could not use {self.path} ({e}); {after}")
+
     def _connect(self) -> sqlite3.Connection:
         "A connection in autocommit mode (transactions are explicit), with foreign keys and full syncing."
         try:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             db.execute("PRAGMA foreign_keys = ON"); db.execute("PRAGMA synchronous = FULL")
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails at once on a file that is not SQLite
-        except sqlite3.DatabaseError as e:
-            raise SignLLMError(f"{self.path} is not a progress database ({e}); choose another file or move this one away") from None
+        except sqlite3.Error as e: raise self._problem(e) from None
         return db
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, after: str = "nothing of this attempt was saved") -> Iterator[sqlite3.Connection]:
         "All statements inside are saved together, or (on any error or crash) not at all."
         db = self._connect()
         try:
@@ -66,10 +87,18 @@ class Progress:
             db.execute("COMMIT")
         except sqlite3.Error as e:
             if db.in_transaction: db.execute("ROLLBACK")
-            raise SignLLMError(f"could not save to {self.path} ({e}); nothing of this attempt was saved") from None
+            raise self._problem(e, after) from None
         except BaseException:
             if db.in_transaction: db.execute("ROLLBACK")
             raise
+        finally: db.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        "A connection for reading: a damaged page or a lock met half way is one line too."
+        db = self._connect()
+        try: yield db
+        except sqlite3.Error as e: raise self._problem(e) from None
         finally: db.close()
 
 # %% ../nbs/12b_progress_appendix.ipynb #ecf1a39d
@@ -109,20 +138,16 @@ def attempts(self: Progress,
         if value is not None: where.append(f"{column} = ?"); args.append(value)
     sql = "SELECT id, learner, phrase, time, overall, mirror, source FROM attempts"
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY time, id"
-    db = self._connect()
-    try:
+    with self._reading() as db:
         rows = [dict(zip(("id", "learner", "phrase", "time", "overall", "mirror", "source"), r)) for r in db.execute(sql, args)]
         for row in rows:
             row["parts"] = dict(db.execute("SELECT part, score FROM part_scores WHERE attempt = ?", (row["id"],)).fetchall())
-    finally: db.close()
     return rows
 
 @patch
 def learners(self: Progress) -> list[str]:
     "Everyone with at least one saved attempt."
-    db = self._connect()
-    try: return [r[0] for r in db.execute("SELECT DISTINCT learner FROM attempts ORDER BY learner")]
-    finally: db.close()
+    with self._reading() as db: return [r[0] for r in db.execute("SELECT DISTINCT learner FROM attempts ORDER BY learner")]
 
 # %% ../nbs/12b_progress_appendix.ipynb #230bfb47
 @patch
@@ -172,16 +197,43 @@ def record_webcam(path: str | Path,  # the .mp4 to write
 def save_upload(upload,  # a FileUpload widget's `.value` (a tuple of dicts), or one of its dicts
                 folder: str | Path,  # where to keep it
                 ) -> Path:
-    "Save an uploaded file into `folder` and return its path."
+    "Save an uploaded file into `folder` under a name of its own (never a file already there: another upload, the progress database)."
     items = [upload] if isinstance(upload, dict) else list(upload or ())
     if not items: raise SignLLMError("no file was uploaded; choose a video (or a .pose file) first")
-    name = re.sub(r"[^\w.-]", "_", Path(str(items[0].get("name") or "upload")).name).lstrip(".") or "upload"
+    name = _safe_name(str(items[0].get("name") or "upload"))
     content = bytes(items[0].get("content") or b"")
     if not content: raise SignLLMError(f"the uploaded file {name} is empty; upload it again")
+    def write(path: Path) -> Path:
+        with atomic_path(path) as tmp: tmp.write_bytes(content)  # (over the empty file just made: ours alone)
+        return path
+    return in_new_file(folder, name, write)
+
+def _safe_name(name: str, longest: int = LIMITS["name_chars"][1]) -> str:
+    "A file name made of letters, digits, . _ - only, no leading dot, at most `longest` characters; its suffix kept."
+    name = re.sub(r"[^\w.-]", "_", Path(name.replace("\\", "/")).name).lstrip(".") or "upload"
+    stem, suffix = (name, "") if "." not in name else name.rsplit(".", 1)
+    suffix = f".{suffix}" if suffix and len(suffix) <= 16 else ""
+    return stem[:longest - len(suffix) - 6] + suffix  # (room for -NNNN when the name is taken)
+
+def new_file(folder: str | Path,  # where
+             name: str,  # the wished name, e.g. "attempt.mp4"
+             ) -> Path:
+    "Create an empty file of a new name in `folder`: `name`, else name-2, name-3, ... (created exclusively: never one that exists)."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / name) as tmp: tmp.write_bytes(content)
-    return folder / name
+    stem, suffix = (name, "") if "." not in name.lstrip(".") else name.rsplit(".", 1)
+    for k in range(1, 10_000):
+        path = folder / (name if k == 1 else f"{stem}-{k}{'.' + suffix if suffix else ''}")
+        try: os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)); return path
+        except FileExistsError: continue
+        except OSError as e: raise SignLLMError(f"cannot save a file in {folder} ({e.strerror}); choose another folder") from None
+    raise SignLLMError(f"{folder} holds too many files named like {name}; remove old ones")
+
+def in_new_file(folder: str | Path, name: str, write: Callable[[Path], Path]) -> Path:
+    "`write(path)` into a `new_file` of `folder`; the empty file is removed again if writing fails."
+    path = new_file(folder, name)
+    try: return write(path)
+    except BaseException: path.unlink(missing_ok=True); raise
 
 def video_inputs(upload,  # a FileUpload widget
                  use: Callable[[Path], None],  # gets each uploaded (or recorded) video
@@ -202,7 +254,7 @@ def video_inputs(upload,  # a FileUpload widget
         take(lambda: save_upload(change["new"], folder))
     upload.observe(uploaded, names="value")
     if record is not None:
-        record.on_click(lambda _: take(lambda: record_webcam(folder / f"{name}-{int(time.time())}.mp4", seconds)))
+        record.on_click(lambda _: take(lambda: in_new_file(folder, f"{name}-{int(time.time())}.mp4", lambda p: record_webcam(p, seconds))))
 
 # %% ../nbs/12b_progress_appendix.ipynb #f56d470b
 CAMERA_ESM = """
@@ -288,7 +340,7 @@ def browser_camera(use: Callable[[Path], None],  # gets each recording as an .mp
     def received(widget, content, buffers):
         if not isinstance(content, dict) or content.get("kind") != "clip" or not buffers: return
         try:
-            video = webm_to_video(buffers[0], Path(folder) / f"{name}-{int(time.time() * 1000)}.mp4")
+            video = in_new_file(folder, f"{name}-{int(time.time() * 1000)}.mp4", lambda p: webm_to_video(buffers[0], p))
             camera.status = f"received {len(buffers[0]) // 1024} kB"
             use(video)
         except SignLLMError as e:

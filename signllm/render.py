@@ -17,7 +17,7 @@ import numpy as np
 
 from fastcore.basics import patch
 
-from .core import SignLLMError, atomic_path
+from .core import SignLLMError, atomic_path, check_limit
 from .pose import COMPONENT_ALIASES, Component, Pose, Skeleton, face_mesh_limbs
 
 # %% auto #0
@@ -141,6 +141,7 @@ def _wrap(text: str, font, width: float, max_lines: int = 2) -> list[str]:
     "Greedy word wrap to `width` pixels; the last line ends in … if the text does not fit."
     lines, line = [], ""
     for word in text.split():
+        if len(lines) > max_lines: break  # the rest would be cut anyway: a caption of any length costs two lines of work
         trial = f"{line} {word}".strip()
         if font.getlength(trial) <= width or not line: line = trial
         else: lines.append(line); line = word
@@ -310,8 +311,10 @@ class PoseRenderer:
                  line_width: float | None = None,  # body line width in pixels (default: grows with the frame)
                  fit: Sequence[Pose] | None = None,  # poses the view is fitted to (default: this pose)
                  ):
-        if not (isinstance(width, (int, np.integer)) and isinstance(height, (int, np.integer)) and width >= 16 and height >= 16):
+        if not all(isinstance(side, (int, np.integer)) and not isinstance(side, bool) for side in (width, height)):
             raise SignLLMError(f"frame size must be whole numbers of pixels, at least 16×16; got {width}×{height}")
+        for name, side in (("width", width), ("height", height)):  # the canvas is allocated from these: checked first
+            check_limit(side, "image_side", f"the frame size ({name})", "512 is the default")
         self.pose, self.width, self.height, self.counter, self.faint_below = pose, int(width), int(height), counter, faint_below
         self.colors = palette(background, colors)
         band = title_band(title, self.width, self.height, self.colors)
@@ -418,8 +421,7 @@ def write_video(frames: Iterable[np.ndarray],  # RGB uint8 frames (H, W, 3), e.g
     if writer is None:
         raise SignLLMError(f"cannot write {path.name}: unknown video format {path.suffix or '(no extension)'}; "
                            f"supported formats are {', '.join(VIDEO_WRITERS)} (e.g. -o {path.stem or 'out'}.mp4)")
-    if not (isinstance(fps, (int, float, np.number)) and math.isfinite(fps) and fps > 0):
-        raise SignLLMError(f"fps must be a positive number, got {fps!r}")
+    check_limit(fps, "fps", "the video frame rate", "25 or 30 fps plays everywhere")
     frames = iter(frames)
     first = next(frames, None)  # the first frame fixes the video size
     if first is None: raise SignLLMError("there are no frames to write (the pose has 0 frames)")
@@ -447,9 +449,9 @@ def render_pose(pose: Pose,  # the sequence to draw (any skeleton)
                 ) -> Path:
     "Draw `pose` as a skeleton video and write it to `path` (format from the extension); returns the path."
     fps = pose.fps if fps is None else fps
-    if not (isinstance(speed, (int, float)) and math.isfinite(speed) and speed > 0):
-        raise SignLLMError(f"speed must be a positive number, got {speed!r}")
-    if isinstance(fps, (int, float)) and fps > 0 and fps / speed != pose.fps: pose = pose.resample(fps / speed)
+    check_limit(fps, "fps", "the video frame rate", "25 or 30 fps plays everywhere")  # before anything is resampled
+    check_limit(speed, "speed", "the playback speed", "0.5 is half speed, 2 twice as fast")
+    if fps / speed != pose.fps: pose = pose.resample(fps / speed)  # (resample refuses more than LIMITS["frames"] frames)
     if mirror: pose = pose.mirror()
     return write_video(PoseRenderer(pose, width, height, title=title, **options), path, fps)
 

@@ -21,10 +21,11 @@ from typing import Iterator, Sequence
 from .core import SignLLMError, atomic_path, check_input_file
 
 # %% auto #0
-__all__ = ['MAX_HEADER_BYTES', 'RANK_VARIABLES', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors', 'write_safetensors',
-           'config_from_json', 'check_config', 'first_process', 'check_run_folder', 'resume_checkpoint',
-           'checkpoint_hparams', 'check_checkpoint', 'check_resume', 'quiet_lightning', 'torch_threads',
-           'second_process', 'ScaleOptions', 'add_scale_arguments', 'scale_from_args', 'make_trainer']
+__all__ = ['MAX_HEADER_BYTES', 'RANK_VARIABLES', 'RUN_LOCK', 'NOISY_WARNINGS', 'safetensors_header', 'read_safetensors',
+           'write_safetensors', 'config_from_json', 'check_config', 'first_process', 'claim_run_folder',
+           'release_run_folder', 'check_run_folder', 'resume_checkpoint', 'checkpoint_hparams', 'check_checkpoint',
+           'check_resume', 'quiet_lightning', 'torch_threads', 'second_process', 'ScaleOptions', 'add_scale_arguments',
+           'scale_from_args', 'make_trainer']
 
 # %% ../nbs/03c_training_appendix.ipynb #d21568d4
 MAX_HEADER_BYTES = 64 * 2**20  # 64 MiB of JSON: far more than any real header (ours are a few kB)
@@ -100,18 +101,60 @@ def first_process() -> bool:
     return all(int(os.environ.get(name) or 0) == 0 for name in RANK_VARIABLES)
 
 # %% ../nbs/03c_training_appendix.ipynb #16faf6e9
+RUN_LOCK = ".signllm-train.lock"  # in a run's --out: holds the PID of the process training there
+_CLAIMS: dict[Path, int] = {}  # --out folder -> the open lock file this process holds
+
+def claim_run_folder(out: str | Path,  # the run's output folder (--out), created if missing
+                     ) -> None:
+    "Hold --out for this process until it ends (or `release_run_folder`): a second live run there is refused in one line, a dead run's claim is taken over."
+    out = Path(out)
+    key = out.resolve()
+    if key in _CLAIMS or not first_process(): return  # ours already; or a later rank of a run whose first process holds it
+    try: import fcntl
+    except ImportError: return  # not POSIX: no advisory locks
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e: raise SignLLMError(f"cannot write in --out {out} ({e.strerror}); choose another --out") from None
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel drops it when the holder dies: a stale claim is free
+    except OSError:
+        holder = os.read(fd, 200).decode("utf-8", "replace").split()
+        os.close(fd)
+        raise SignLLMError(f"--out {out} is in use by another training run (process {holder[0] if holder else '?'}); "
+                           "wait for it to end or choose another --out") from None
+    os.ftruncate(fd, 0); os.write(fd, f"{os.getpid()}\n".encode())
+    _CLAIMS[key] = fd
+
+def release_run_folder(out: str | Path,
+                       remove: bool = False,  # also remove the lock file, and the folder if nothing else is in it
+                       ) -> None:
+    "Give up this process's claim on --out (a notebook that trained into it and is done with it)."
+    fd = _CLAIMS.pop(Path(out).resolve(), None)
+    if fd is None: return
+    if remove: (Path(out) / RUN_LOCK).unlink(missing_ok=True)
+    os.close(fd)  # (closing drops the lock)
+    if remove:
+        try: Path(out).rmdir()
+        except OSError: pass  # not empty: kept
+
 def check_run_folder(out: Path,  # the run's output folder (--out)
                      resume: bool,  # --resume given
                      marks: Sequence[Path],  # files whose presence means a run was started there
                      ) -> None:
-    "Refuse a file as --out, overwriting a started run without --resume, and --resume where nothing was started."
+    "Claim --out for this process (`claim_run_folder`), then refuse a file as --out, overwriting a started run without --resume, and --resume where nothing was started."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise SignLLMError(f"--out {out} is a file; give a folder")
-    started = [p for p in marks if Path(p).exists()]
-    if started and not resume and first_process():  # the other processes of a run find the first one's files
-        raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
-    if resume and not started:
-        raise SignLLMError(f"--resume: nothing to resume in {out}: no checkpoint ({Path(marks[0]).name}); train without --resume first")
+    created = not out.exists()
+    claim_run_folder(out)  # first: two runs cannot both find the folder free
+    try:
+        started = [p for p in marks if Path(p).exists()]
+        if started and not resume and first_process():  # the other processes of a run find the first one's files
+            raise SignLLMError(f"{out} already holds a training run; add --resume to continue it or choose another --out")
+        if resume and not started:
+            raise SignLLMError(f"--resume: nothing to resume in {out}: no checkpoint ({Path(marks[0]).name}); train without --resume first")
+    except SignLLMError:
+        release_run_folder(out, remove=created)  # refused: the folder is left as it was
+        raise
 
 def resume_checkpoint(out: Path,  # the run's output folder (--out)
                       resume: bool,  # --resume given

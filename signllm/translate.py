@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -17,18 +18,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import SHIPPED_MODELS, SignLLMError
+from .core import SHIPPED_MODELS, SignLLMError, check_limit
 from .pose import SIGN50, Pose
 from .training import read_safetensors, write_safetensors
 from .metrics import TranslationScores, translation_scores
-from .vqsign import vqsign_from_state, vqsign_state
-from .cra import CRAVocab, SignTokenizer
+from .vqsign import stored_config, stored_json, vqsign_from_state, vqsign_state, weight_mismatch
+from .cra import CRAVocab, SignTokenizer, stored_vocab
 from .lm import FrozenLM, HFCausalLM, TranslationExample, kit_lm_from_state, pad_batch, target_language
 
 # %% auto #0
-__all__ = ['VIEWS', 'TranslationItem', 'TRANSLATOR_FORMAT', 'DEFAULT_TRANSLATOR', 'SignProjection', 'signing_view',
-           'TranslatorConfig', 'SignTokens', 'Translator', 'translation_items', 'beam_search', 'tokenizer_fingerprint',
-           'save_translator', 'load_translator', 'Evaluation', 'evaluate']
+__all__ = ['VIEWS', 'TRANSLATOR_LIMITS', 'TranslationItem', 'TRANSLATOR_FORMAT', 'DEFAULT_TRANSLATOR', 'SignProjection',
+           'signing_view', 'TranslatorConfig', 'SignTokens', 'Translator', 'translation_items', 'beam_search',
+           'tokenizer_fingerprint', 'save_translator', 'load_translator', 'Evaluation', 'evaluate']
 
 # %% ../nbs/07a_translate.ipynb #2a0e98a6
 class SignProjection(nn.Module):
@@ -74,7 +75,11 @@ class TranslatorConfig:
         object.__setattr__(self, "languages", tuple(self.languages))
         if not self.languages: raise SignLLMError("a translator needs at least one target language")
         for code in self.languages: target_language(code)
+        twice = next((c for i, c in enumerate(self.languages) if c in self.languages[:i]), None)  # within the first 8
+        if twice: raise SignLLMError(f"target language {twice!r} is listed twice; list each language once")
         if self.view not in VIEWS: raise SignLLMError(f"view must be one of {', '.join(VIEWS)}, got {self.view!r}")
+
+TRANSLATOR_LIMITS = {"hidden": "model_dim", "max_sign_tokens": "frames", "max_new_tokens": "text_chars"}  # -> LIMITS
 
 class SignTokens(NamedTuple):
     "A pose as sign tokens."
@@ -178,9 +183,14 @@ def beam_search(lm: FrozenLM,
                 ) -> list[int]:
     "The best continuation of `prefix` (token ids, without <eos>)."
     if beam < 1: raise SignLLMError(f"beam must be at least 1, got {beam}")
+    check_limit(beam, "beam", "the beam width", "1 is greedy; 4 is usually enough")
+    check_limit(max_new_tokens, "text_chars", "the longest output (max_new_tokens)")
+    started = time.monotonic()  # a slow model (or machine) is stopped after LIMITS["run_seconds"], in one line
     logits, cache = lm.next_logits(prefix[None])  # (1, V): what may follow the prefix
     alive, finished = [([], 0.0)], []  # (token ids, summed log-probability)
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
+        check_limit(round(time.monotonic() - started, 1), "run_seconds", f"the time spent decoding {step} tokens",
+                    "use a smaller beam or a smaller model, or try again when the machine is less busy")
         scores = torch.tensor([s for _, s in alive])[:, None] + logits.float().log_softmax(-1)  # (n_alive, V)
         top = scores.flatten().topk(min(2 * beam, scores.numel()))  # enough candidates even if some end here
         candidates, parents = [], []
@@ -244,7 +254,10 @@ def _stored_lm(description: dict, tensors: dict, where: str, lm: FrozenLM | str 
     if isinstance(lm, FrozenLM): return lm
     if lm is not None: return HFCausalLM(lm)
     if description.get("kind") == "kit": return kit_lm_from_state(tensors, description, where)
-    folder = Path(description.get("path", ""))
+    folder = description.get("path")
+    if not isinstance(folder, str) or not folder:
+        raise SignLLMError(f"{where} names no language model (neither the kit's nor a Hugging Face folder); the file is damaged")
+    folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise SignLLMError(f"{where} reads the Hugging Face model in {folder}, which is not there; pass its folder with --lm DIR")
     return HFCausalLM(folder)
@@ -261,22 +274,27 @@ def load_translator(path: str | Path,  # a file written by save_translator / `si
         raise SignLLMError(f"{name} is a sign tokenizer, not a translator; train one with "
                            f"`signllm train translator --tokenizer {name}`")
     if metadata.get("format") != TRANSLATOR_FORMAT:
-        raise SignLLMError(f"{name} is not a signllm translator (format {metadata.get('format')!r})")
+        raise SignLLMError(f"{name} is not a signllm translator (format {str(metadata.get('format'))[:40]!r})")
+    config = stored_config(metadata.get("translator_config"), name, TranslatorConfig, "translator", TRANSLATOR_LIMITS,
+                           missing_ok=True)  # files from before `view` existed read the whole body
     vq = vqsign_from_state({k[3:]: v for k, v in tensors.items() if k.startswith("vq.")}, metadata, name)
-    stored = SignTokenizer(vq, CRAVocab(json.loads(metadata["cra"])["n_chars"], tensors["cra.merges"].tolist()))
+    stored = SignTokenizer(vq, stored_vocab(metadata, tensors, name, vq.config.codebook_size))
     fingerprint = metadata.get("tokenizer_fingerprint")
     if tokenizer is not None and tokenizer_fingerprint(tokenizer) != fingerprint:
         raise SignLLMError(f"{name} was trained with another tokenizer ({stored!r}, fingerprint {fingerprint}) than the "
                            f"one given ({tokenizer!r}, {tokenizer_fingerprint(tokenizer)}); its sign tokens mean "
                            "other things — retrain the translator with this tokenizer")
-    language_model = _stored_lm(json.loads(metadata["lm"]), tensors, name, lm)
-    config = TranslatorConfig(**json.loads(metadata["translator_config"]))
-    translator = Translator(tokenizer or stored, language_model, config)
+    language_model = _stored_lm(stored_json(metadata, "lm", name), tensors, name, lm)
+    chosen = tokenizer or stored
+    check_limit(len(chosen.vocab) * chosen.config.dim, "model_values", f"{name}: its sign-word table (words × width)")
     projection = {k[len("projection."):]: v for k, v in tensors.items() if k.startswith("projection.")}
-    try: translator.projection.load_state_dict(projection)
-    except RuntimeError:
-        raise SignLLMError(f"{name}: its projection does not fit the language model {language_model!r} "
-                           "(another embedding width?); use the language model it was trained with") from None
+    with torch.device("meta"):  # the projection's shapes, no memory: checked before it is built
+        problem = weight_mismatch(SignProjection(chosen.config.dim, language_model.dim, config.hidden), projection)
+    if problem:
+        raise SignLLMError(f"{name}: its projection does not fit the language model {language_model!r} ({problem}); "
+                           "use the language model it was trained with") from None
+    translator = Translator(chosen, language_model, config)
+    translator.projection.load_state_dict(projection)
     return translator.eval()
 
 # %% ../nbs/07a_translate.ipynb #5615afeb

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .core import SignLLMError, atomic_path, data_path, run_command
+from .core import SignLLMError, atomic_path, check_limit, data_path, run_command
 from .training import add_scale_arguments, check_run_folder, quiet_lightning, scale_from_args, torch_threads
 from .inputs import check_signer, load_pose
 from .metrics import RetrievalBaseline, TranslationScores, scores_table, translation_scores
@@ -86,6 +86,7 @@ def _check_args(args) -> RunFiles:
         if getattr(args, name) < 1: raise SignLLMError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.mmd_weight < 0: raise SignLLMError(f"--mmd-weight must be 0 or more, got {args.mmd_weight}")
     for code in args.languages: target_language(code)
+    if args.tokenizer: SignTokenizer.load(args.tokenizer)  # a damaged --tokenizer is refused now, not after pre-training
     files = RunFiles(Path(args.out))
     check_run_folder(files.out, args.resume, [files.lm, files.stage1, files.stage1_ckpt, files.stage2_ckpt, files.translator])
     return files
@@ -237,6 +238,7 @@ def _model_path(model: str | None) -> Path:
 def translate_command(args) -> int:
     "The body of `signllm translate`."
     if args.beam < 1: raise SignLLMError(f"--beam must be at least 1, got {args.beam}")
+    check_limit(args.beam, "beam", "--beam", "1 is greedy; 4 is usually enough")
     translator = load_translator(_model_path(args.model), lm=args.lm)
     language = args.lang or translator.config.languages[0]
     if args.sign_language:  # fingerspelling: the alphabet to read, e.g. ase -> the target language fs-ase

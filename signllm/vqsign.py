@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -18,17 +18,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import SignLLMError, data_path
+from .core import SignLLMError, check_limit, data_path
 from .pose import SIGN50, Pose, read_skels
 from .inputs import load_pose
-from .training import check_config, config_from_json, read_safetensors, write_safetensors
+from .training import check_config, read_safetensors, write_safetensors
 
 # %% auto #0
-__all__ = ['SHIPPED_SOURCES', 'HAND_SCALE', 'N_FEATURES', 'VQSIGN_TINY', 'VQSIGN_BASE', 'load_sources', 'check_pose',
-           'pose_features', 'VQSignConfig', 'length_mask', 'PoseEncoder', 'VQOutput', 'Codebook', 'ContextPredictor',
-           'ContextScore', 'info_nce', 'PoseDecoder', 'VQSignLoss', 'VQSignOutput', 'VQSign', 'pad_features',
-           'CodebookUse', 'codebook_use', 'context_accuracy', 'window_features', 'vqsign_state', 'save_vqsign',
-           'vqsign_from_state', 'load_vqsign']
+__all__ = ['SHIPPED_SOURCES', 'HAND_SCALE', 'N_FEATURES', 'VQSIGN_TINY', 'VQSIGN_BASE', 'VQSIGN_LIMITS', 'load_sources',
+           'check_pose', 'pose_features', 'VQSignConfig', 'length_mask', 'PoseEncoder', 'VQOutput', 'Codebook',
+           'ContextPredictor', 'ContextScore', 'info_nce', 'PoseDecoder', 'VQSignLoss', 'VQSignOutput', 'VQSign',
+           'pad_features', 'CodebookUse', 'codebook_use', 'context_accuracy', 'window_features', 'vqsign_state',
+           'save_vqsign', 'stored_json', 'stored_config', 'weight_mismatch', 'checked_weights', 'vqsign_from_state',
+           'load_vqsign']
 
 # %% ../nbs/04_vqsign.ipynb #375dcc8d
 SHIPPED_SOURCES = {  # name -> (folder or file under data/, glob for .pose folders)
@@ -393,18 +394,121 @@ def save_vqsign(model: VQSign, path: str | Path) -> Path:
     tensors, metadata = vqsign_state(model)
     return write_safetensors(tensors, path, metadata)
 
+# %% ../nbs/04_vqsign.ipynb #5b0e9d4c
+VQSIGN_LIMITS = {"codebook_size": "model_vocab", "dim": "model_dim", "hidden": "model_dim", "downsample": "frames",
+                 "fps": "fps", "predict_steps": "frames", "context_layers": "model_layers"}  # field -> key of LIMITS
+
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}
+_FIELD_KINDS = {int: "a whole number", float: "a number", str: "text", tuple: "a list of text"}
+
+def _short(value) -> str:
+    "repr(value), cut to a length a one-line message can carry."
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+def stored_json(metadata: dict[str, str],  # a safetensors file's metadata (strings)
+                key: str,  # the entry to parse
+                where: str,  # the file, for messages
+                expect: type = dict,  # the JSON kind it must be: dict or list
+                default=None,  # returned when the entry is missing (None: a missing entry is an error)
+                ):
+    "One JSON entry of a model file's metadata, parsed and of the expected kind; else a one-line SignLLMError."
+    if key not in metadata:
+        if default is not None: return default
+        raise SignLLMError(f"{where} has no {key!r} entry in its metadata; it is not a complete signllm model file")
+    try: value = json.loads(metadata[key])
+    except (ValueError, RecursionError) as e:
+        raise SignLLMError(f"{where}: its metadata entry {key!r} is not valid JSON ({getattr(e, 'msg', 'nested too deep')}); "
+                           "the file is damaged, re-save it") from None
+    if not isinstance(value, expect):
+        raise SignLLMError(f"{where}: its metadata entry {key!r} is {_JSON_KINDS.get(type(value), 'null')}, not "
+                           f"{_JSON_KINDS[expect]}; the file is damaged, re-save it")
+    return value
+
+def _right_kind(value, default) -> bool:
+    "Whether a stored value has the type of the field's default (a JSON list stands for a tuple)."
+    if isinstance(value, bool) or isinstance(default, bool): return type(value) is type(default)
+    if isinstance(default, int): return isinstance(value, int)
+    if isinstance(default, float): return isinstance(value, (int, float)) and math.isfinite(value)
+    if isinstance(default, tuple): return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    return isinstance(value, type(default))
+
+def stored_config(stored: str | dict | None,  # a configuration from a model file: its JSON text, or the parsed object
+                  where: str,  # the file, for messages
+                  cls: type,  # the configuration dataclass (every field has a default)
+                  kind: str,  # what it configures, for messages, e.g. "tokenizer"
+                  limits: dict[str, str] = {},  # field -> key of LIMITS, for every number that decides a size or a loop
+                  missing_ok: bool = False,  # missing fields take their defaults (files from before a field existed)
+                  ):
+    "A configuration read from a model file: valid JSON, known fields of the right types, sizes within LIMITS; else one line."
+    if stored is None: raise SignLLMError(f"{where} has no {kind} configuration; is it a signllm {kind} file?")
+    if isinstance(stored, str):
+        try: stored = json.loads(stored)
+        except (ValueError, RecursionError) as e:
+            raise SignLLMError(f"{where}: its {kind} configuration is not valid JSON ({getattr(e, 'msg', 'nested too deep')}); "
+                               "the file is damaged, re-save it") from None
+    if not isinstance(stored, dict):
+        raise SignLLMError(f"{where}: its {kind} configuration is {_JSON_KINDS.get(type(stored), 'null')}, not an object; "
+                           "the file is damaged, re-save it")
+    defaults = {f.name: getattr(cls(), f.name) for f in fields(cls)}
+    unknown, missing = sorted(set(stored) - set(defaults)), sorted(set(defaults) - set(stored))
+    if unknown:
+        raise SignLLMError(f"{where} has {kind} configuration fields {_short(unknown)} this version does not know; "
+                           "it was written by another signllm version")
+    if missing and not missing_ok:
+        raise SignLLMError(f"{where} lacks the {kind} configuration fields {_short(missing)}; it was written by another "
+                           "signllm version")
+    for name, value in stored.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if name in limits and number:  # the limit first: "1e+07 is outside the limits" says more than "not whole"
+            check_limit(value, limits[name], f"{where}: {kind} setting {name}", "the file is damaged or not a signllm model")
+        if not _right_kind(value, defaults[name]):
+            kind_of = _FIELD_KINDS.get(type(defaults[name]), type(defaults[name]).__name__)
+            raise SignLLMError(f"{where}: {kind} setting {name} is {_short(value)}, not {kind_of}; the file is damaged, re-save it")
+    try: return cls(**stored)
+    except SignLLMError as e: raise SignLLMError(f"{where}: {e}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:
+        raise SignLLMError(f"{where}: its {kind} configuration is not usable ({_short(str(e))}); the file is damaged") from None
+
+def weight_mismatch(skeleton: nn.Module,  # the model its configuration makes (on the meta device: no memory)
+                    tensors: dict[str, torch.Tensor],  # the file's weights, by state-dict name
+                    ) -> str | None:
+    "The first difference between the model's weight names and shapes and the file's (and how many more), or None."
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    problems = ([f"{_short(k)} is missing" for k in expected if k not in found]
+                + [f"{_short(k)} is not part of the model" for k in found if k not in expected]
+                + [f"{k} is {list(found[k])}, the configuration says {list(expected[k])}"
+                   for k in expected if k in found and found[k] != expected[k]])
+    if not problems: return None
+    return problems[0] + (f" and {len(problems) - 1} more" if len(problems) > 1 else "")
+
+def checked_weights(build: Callable[[], nn.Module],  # makes the model from a checked configuration
+                    tensors: dict[str, torch.Tensor],  # the file's weights, by state-dict name
+                    where: str,  # the file, for messages
+                    ) -> nn.Module:
+    "The model `build` makes, loaded with `tensors`, once its size (counted on the meta device) and shapes are checked."
+    with torch.device("meta"): skeleton = build()  # shapes, no memory
+    check_limit(sum(v.numel() for v in skeleton.state_dict().values()), "model_values",
+                f"{where}: the number of weights its configuration asks for", "the file is damaged or not a signllm model")
+    problem = weight_mismatch(skeleton, tensors)
+    if problem: raise SignLLMError(f"{where}: the weights do not match its own configuration ({problem}); "
+                                   "the file is damaged, re-save it")
+    model = build()
+    try: model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        raise SignLLMError(f"{where}: the weights cannot be loaded ({_short(str(e).splitlines()[0])}); the file is damaged, "
+                           "re-save it") from None
+    return model
+
+
 # %% ../nbs/04_vqsign.ipynb #0e40a6c6
 def vqsign_from_state(tensors: dict[str, torch.Tensor], metadata: dict[str, str], where: str,
                       config: VQSignConfig | None = None) -> VQSign:
-    "Build a VQSign from stored tensors and metadata, checking the configuration."
-    stored = config_from_json(metadata.get("vqsign_config"), where, VQSignConfig, "tokenizer")
+    "Build a VQSign from stored tensors and metadata, checking the configuration (and its sizes) before building."
+    stored = stored_config(metadata.get("vqsign_config"), where, VQSignConfig, "tokenizer", VQSIGN_LIMITS)
     check_config(stored, config, where)
-    model = VQSign(stored)
-    try: model.load_state_dict(tensors, strict=True)
-    except RuntimeError as e:
-        raise SignLLMError(f"{where}: the weights do not match its own configuration ({str(e).splitlines()[0][:90]}); "
-                           "the file is damaged, re-save it") from None
-    return model.eval()
+    return checked_weights(lambda: VQSign(stored), tensors, where).eval()
 
 def load_vqsign(path: str | Path,  # a file written by save_vqsign
                 config: VQSignConfig | None = None,  # expected architecture (None: whatever the file holds)

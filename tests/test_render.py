@@ -253,9 +253,16 @@ def test_player_frame_function_without_a_browser(phoenix, letter):
     # the widgets call the same functions
     two.widget
     two.show(30)
-    assert two.image.value == two.png(30)
+    assert two.view.index == 30 and len(two.view.frames) == two.n_frames and two.view.frames[30] == two.jpeg(30)
     two.mirror_box.value = True
-    assert two.image.value == two.png(30, mirror=True)
+    assert two.view.frames[30] == two.jpeg(30, mirror=True) != two.jpeg(30)
+    import signllm.player as player_module  # a sequence longer than the limit: one frame at a time from the kernel
+    limit, player_module.MAX_SENT_FRAMES = player_module.MAX_SENT_FRAMES, 10
+    try:
+        long = Player(phoenix, width=64, height=64)
+        long.widget; long.show(25)
+        assert long.view.frames == [long.jpeg(25)] and long.view.index == 0
+    finally: player_module.MAX_SENT_FRAMES = limit
     two.speed_menu.value = 2.0
     assert two.play_button.interval == 20
 
