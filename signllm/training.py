@@ -50,7 +50,8 @@ def read_safetensors(path: str | Path,
                      ) -> tuple[dict, dict[str, str]]:
     "Tensors and header metadata of a .safetensors file (never unpickled), with a one-line error for anything else."
     from safetensors import safe_open
-    path = check_input_file(path, what)
+    from signllm.pose import open_input
+    with open_input(path, what, "file_bytes"): path = Path(path)  # a regular file within LIMITS: its tensors are copied to memory
     safetensors_header(path, what, written_by)
     try:
         with safe_open(str(path), framework="pt") as f:

@@ -23,7 +23,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from conftest import DATA, SIGNLLM
+from conftest import DATA, SIGNLLM, run_cli
 
 # Address space, measured: `signllm translate` with the shipped translator (torch, the skels reader, the model) runs
 # under a 0.75 GiB RLIMIT_AS and fails under 0.5 GiB (importing torch alone reserves most of that). 2 GiB leaves room
@@ -322,3 +322,12 @@ def test_beam_search_is_stopped_by_the_clock(models):
     seconds, message = clock.split(" ", 1)
     assert "time spent decoding" in message and "outside the kit's limits (0–0.2 seconds)" in message, message
     assert float(seconds) < 10
+
+
+def test_a_model_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    from signllm.core import LIMITS
+    big = tmp_path / "huge.safetensors"
+    with open(big, "wb") as f: f.truncate(LIMITS["file_bytes"][1] + 1)  # sparse: no disk used, but past the limit
+    result = run_cli("translate", str(DATA / "signer_video" / "human_signer.pose"), "--model", str(big), timeout=120)
+    err = result.stderr.strip()
+    assert result.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and "size" in err, err
