@@ -14,7 +14,7 @@ from .pose import COMPONENT_ALIASES, SIGN50, Pose, open_input, read_pose, read_s
 from .keypoints import OPENPOSE_FILE, HolisticOptions, extract_pose, kit_point_names, read_openpose_folder, video_info
 
 # %% auto #0
-__all__ = ['cache_folder', 'load_pose', 'known_layout', 'check_signer', 'describe_pose']
+__all__ = ['cache_folder', 'file_digest', 'load_pose', 'known_layout', 'check_signer', 'describe_pose']
 
 # %% ../nbs/01b_inputs_appendix.ipynb #03a90480
 def _sibling_line(path: Path, suffix: str, index: int) -> str | None:
@@ -47,7 +47,7 @@ def cache_folder() -> Path:
     root = os.environ.get("SIGNLLM_CACHE")
     return (Path(root) if root else Path.home() / ".cache" / "signllm") / "poses"
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     "A short fingerprint of a file's content."
     h = hashlib.sha1()
     with open(path, "rb") as f:
@@ -72,7 +72,7 @@ def _video_pose(path: Path, cache: bool | str | Path, progress=None, options: Ho
     cached = None
     if cache:
         rate = f"-{options.target_fps:g}fps" if options.target_fps else ""  # a lighter extraction is kept apart from the full one
-        cached = (cache_folder() if cache is True else Path(cache)) / f"{_digest(path)}{rate}.pose"
+        cached = (cache_folder() if cache is True else Path(cache)) / f"{file_digest(path)}{rate}.pose"
         if cached.is_file():
             try: return kit_point_names(read_pose(cached))
             except SignLLMError: cached.unlink(missing_ok=True)  # a damaged cache entry is extracted again

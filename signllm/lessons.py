@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from .core import VIDEO_SUFFIXES, SignLLMError, run_command
 from .pose import Pose
 from .data import LexiconEntry, sign_language
-from .inputs import _digest, cache_folder, load_pose
+from .inputs import cache_folder, file_digest, load_pose
 from .generator import default_lexicon, generate
 from .scoring import (CHANNELS, MAX_RECORDING, QUICK_EXTRACTION, ScoreReport, check_recording, figure_png,
                              recording_seconds, score_attempt, verdict)
@@ -153,7 +153,7 @@ def browser_video(path: str | Path) -> Path:
     info = video_info(path)  # (one line on a file that is not a readable video)
     with av.open(str(info.path)) as container: codec = container.streams.video[0].codec_context.name
     if codec in BROWSER_CODECS: return info.path
-    copy = cache_folder().parent / "videos" / f"{_digest(info.path)}.mp4"
+    copy = cache_folder().parent / "videos" / f"{file_digest(info.path)}.mp4"
     if not copy.is_file():
         copy.parent.mkdir(parents=True, exist_ok=True)
         write_video(read_video(info.path, info=info), copy, info.fps)  # (written to a temporary name, then renamed)

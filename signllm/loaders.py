@@ -5,10 +5,9 @@
 # %% ../nbs/02b_loaders.ipynb #51631c05
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
