@@ -16,9 +16,9 @@ from .pose import read_skels
 from .inputs import describe_pose, load_pose
 
 # %% auto #0
-__all__ = ['OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'DELEGATED', 'info_command', 'check_video_options', 'render_command',
-           'output_format', 'write_output', 'printed_warnings', 'check_folder', 'generate_command', 'generate_learned',
-           'languages_command', 'build_parser', 'main']
+__all__ = ['OUTPUT_FORMATS', 'ENGINES', 'EXAMPLES', 'READERS', 'DELEGATED', 'info_command', 'check_video_options',
+           'render_command', 'output_format', 'write_output', 'printed_warnings', 'check_folder', 'generate_command',
+           'generate_learned', 'languages_command', 'build_parser', 'reading_parser', 'translate_or_read_main', 'main']
 
 # %% ../nbs/13_cli_appendix.ipynb #4aa9a308
 def info_command(args) -> int:
@@ -293,11 +293,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=languages_command)
     return parser
 
+# %% ../nbs/13_cli_appendix.ipynb #1696c879
+READERS = ("letters", "learned")  # --reader: chapter 12e's letter reader, or chapter 11's learned reader
+
+def reading_parser() -> argparse.ArgumentParser:
+    "`signllm translate`'s options (chapter 07c) and --reader."
+    from signllm.translate_cli import translate_parser
+    p = translate_parser()
+    p.add_argument("--reader", choices=READERS, default="letters",
+                   help="with --model fingerspelling: letters (chapter 12e: letters of several signers + a word list; the "
+                        "default) or learned (chapter 11's VQ-Sign reader)")
+    return p
+
+def translate_or_read_main(argv: list[str] | None = None) -> int:
+    "Entry point of `signllm translate`: fingerspelling with the letter reader, anything else through chapter 07c's command."
+    args = reading_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    letters = args.model == "fingerspelling" and args.reader == "letters" and not Path(args.model).exists()
+    def body():
+        if letters:
+            from signllm.letter_reader import read_command
+            return read_command(args)
+        from signllm.training import torch_threads
+        from signllm.translate_cli import translate_command
+        with torch_threads(1): return translate_command(args)
+    return run_command("signllm translate", body, "interrupted")
+
 # %% ../nbs/13_cli_appendix.ipynb #b25f7f3e
 DELEGATED = {  # command words -> (module, function taking the remaining argv, help line)
     ("extract",): ("signllm.extract", "extract_main", "extract keypoints from videos with MediaPipe Holistic (.pose files)"),
     ("score",): ("signllm.lessons", "score_main", "score an attempt against a reference (0-100 overall and per channel)"),
-    ("translate",): ("signllm.translate_cli", "translate_main", "sign -> text: translate a video, .pose or .skels file (chapter 07)"),
+    ("translate",): ("signllm.cli", "translate_or_read_main", "sign -> text: translate a video, .pose or .skels file (chapter 07); "
+                     "--model fingerspelling reads fingerspelled words (chapter 12e)"),
     ("train", "tokenizer"): ("signllm.tokenizer_cli", "train_tokenizer_main", "VQ-Sign character tokens + CRA word tokens (chapters 04, 05)"),
     ("train", "translator"): ("signllm.translate_cli", "train_translator_main", "sign -> text translator: MMD alignment + frozen LM (chapters 06, 07)"),
     ("train", "generator"): ("signllm.generator_cli", "train_generator_main", "learned text -> sign generator with the Priority Learning Channel (chapters 08, 09b)"),

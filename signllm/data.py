@@ -231,7 +231,6 @@ def phoenix_size(folder: str | Path, split: str) -> int:
 LEXICON_COLUMNS = ("path", "spoken_language", "signed_language", "start", "end", "words", "glosses", "priority")
 LEXICON_REQUIRED = LEXICON_COLUMNS[:-1]  # `priority` may be left out (then 0)
 
-# %% ../nbs/02_data.ipynb #dcd9dcc4
 @dataclass(frozen=True)
 class LexiconEntry:
     "One row of a lexicon's index.csv; the clip itself is read only when `.pose()` is called."
@@ -378,7 +377,6 @@ def _languages_csv(path: Path) -> dict[str, dict]:
         rows[code] = dict(row, line=line)
     return rows
 
-# %% ../nbs/02_data.ipynb #1065ca7b
 def folder_languages(folder: str | Path,  # a lexicon folder (index.csv, optional languages.csv)
                      ) -> list[SignLanguage]:
     "Register the sign languages a lexicon folder uses that the registry lacks; warn for each. Returns those added."

@@ -24,10 +24,10 @@ from .lm import CHAR_PAD, CharGPT, CharVocab, KitLM, LMConfig, lm_example, pad_b
 from .generator import Lexicon, compose, default_lexicon, letter_core, lowercase
 
 # %% auto #0
-__all__ = ['ALPHABETS', 'NO_AUGMENT', 'HELD_OUT_DISTORTION', 'TRANSITION', 'word_list', 'split_by_word', 'Augment', 'spell_word',
-           'distort', 'SpelledWord', 'build_corpus', 'cer', 'ReadingScore', 'reading_score', 'hand_features',
-           'NearestWord', 'LetterTemplates', 'reading_language', 'noisy_spelling', 'ReaderConfig', 'reader_words',
-           'pretrain_reading_lm', 'lm_pairs', 'frame_letters', 'letter_purity']
+__all__ = ['ALPHABETS', 'NO_AUGMENT', 'HELD_OUT_DISTORTION', 'TRANSITION', 'RARE_LETTERS', 'word_list', 'split_by_word',
+           'Augment', 'spell_word', 'distort', 'SpelledWord', 'build_corpus', 'cer', 'ReadingScore', 'reading_score',
+           'hand_features', 'NearestWord', 'LetterTemplates', 'reading_language', 'noisy_spelling', 'ReaderConfig',
+           'reader_words', 'rare_letter_words', 'pretrain_reading_lm', 'lm_pairs', 'frame_letters', 'letter_purity']
 
 # %% ../nbs/11_fingerspelling.ipynb #e3176f49
 ALPHABETS = ("ase", "gsg", "sgg", "tsm", "ise")  # the five shipped alphabets (data/fingerspelling)
@@ -227,6 +227,21 @@ class ReaderConfig:
 def reader_words(config: ReaderConfig = ReaderConfig()) -> dict[str, tuple[list[str], list[str]]]:
     "Training and test words per language."
     return {lang: split_by_word(word_list(lang, config.words), config.test_share, config.seed) for lang in config.languages}
+
+RARE_LETTERS = "jzqxkygp"  # letters few common English words have (and J, Z move)
+
+def rare_letter_words(n: int = 40,  # how many
+                      skip: int = 0,  # start after this many: the first 40 are test words (chapter 12e); training takes later ones
+                      ) -> list[str]:
+    "ASL-spellable English words of 3–8 letters with at least two rare letters, frequent first, none of the reader's words."
+    from wordfreq import top_n_list
+    train, test = reader_words(ReaderConfig(languages=("ase",)))["ase"]
+    known, out = set(train) | set(test), []
+    for w in top_n_list("en", 50000):
+        if 3 <= len(w) <= 8 and w.isascii() and w.isalpha() and w.islower() and sum(c in RARE_LETTERS for c in w) >= 2 and w not in known:
+            out.append(w)
+        if len(out) == skip + n: break
+    return out[skip:]
 
 # %% ../nbs/11_fingerspelling.ipynb #d4186779
 def pretrain_reading_lm(pairs: Sequence[tuple[str, str]],  # (prompt, word)

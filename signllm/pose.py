@@ -262,7 +262,6 @@ def _is_number(token: str) -> bool:
     try: float(token); return True
     except ValueError: return False
 
-# %% ../nbs/00_pose.ipynb #a403a171
 def pose_to_skels_line(pose: Pose,  # a SIGN50 pose (convert others with `to_sign50`)
                        decimals: int = 5) -> str:
     "One `.skels` line (no newline) for a SIGN50 pose."

@@ -85,7 +85,6 @@ class View(NamedTuple):
         "Pixels (float) for data points `xy` (..., 2)."
         return xy * self.scale + np.array([self.dx, self.dy], np.float32)
 
-# %% ../nbs/03_render.ipynb #e8c1b872
 def drawn_joints(skeleton: Skeleton,  # the pose's skeleton
                  skip: Sequence[str] = SKIP,  # component names not to draw
                  ) -> np.ndarray:
@@ -152,7 +151,6 @@ def _wrap(text: str, font, width: float, max_lines: int = 2) -> list[str]:
         lines[-1] = last.rstrip() + " …"
     return lines
 
-# %% ../nbs/03_render.ipynb #c582ddd9
 def title_band(title: str | None,  # caption; "" reserves the band without text, None = no band
                width: int, height: int,  # frame size in pixels
                colors: dict,  # a palette (see `palette`)
@@ -202,7 +200,6 @@ class Layer(NamedTuple):
 def _blend(color, background, amount: float) -> tuple:
     return tuple(int(round(c * amount + b * (1 - amount))) for c, b in zip(color, background))
 
-# %% ../nbs/03_render.ipynb #b972054b
 FACE_POINT = re.compile(r"EYE|EAR|MOUTH|NOSE")  # body joints that belong to the face (MediaPipe's body has 11)
 HAND_DOT = re.compile(r"WRIST|TIP")  # hands get dots at the wrist and the fingertips; the knuckles show as bends
 
@@ -363,7 +360,6 @@ def _frames_checked(first: np.ndarray, rest: Iterator) -> Iterator[np.ndarray]:
     yield first
     for i, frame in enumerate(rest, 1): yield _check_frame(frame, first.shape, i)
 
-# %% ../nbs/03_render.ipynb #54cba486
 MP4_OPTIONS = {"preset": "superfast", "tune": "zerolatency", "crf": "23"}  # x264: see the measurements below
 
 def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float, shape: tuple, options: dict = MP4_OPTIONS) -> int:

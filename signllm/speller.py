@@ -15,7 +15,8 @@ from .data import sign_language
 from .metrics import dtw_joint_error, mean_pose, still_pose
 from .pose import Pose
 from .generator_model import GENERATOR_TINY, Example, SignGenerator
-from .fingerspelling import NO_AUGMENT, ReaderConfig, cer, reader_words, reading_language, reading_score, spell_word
+from .fingerspelling import (NO_AUGMENT, ReaderConfig, cer, rare_letter_words, reader_words, reading_language,
+                                    reading_score, spell_word)
 
 # %% auto #0
 __all__ = ['SpellerConfig', 'speller_words', 'spelled_examples', 'train_speller', 'speller_baselines', 'back_translation']
@@ -26,6 +27,7 @@ class SpellerConfig:
     "Everything that changes the speller's weights (`signllm train speller` writes it into the model file)."
     lang: str = "ase"  # the alphabet (one group)
     words: int = 300  # chapter 11's word list; the split (and so the held-out words) is the reader's
+    rare_words: int = 150  # more training words rich in rare letters (J Z Q X K Y G P; after chapter 11's 40 test ones)
     steps: int = 6000  # optimiser steps
     batch_size: int = 8  # words per step
     lr: float = 1e-3  # AdamW learning rate
@@ -33,8 +35,10 @@ class SpellerConfig:
     seed: int = 0
 
 def speller_words(config: SpellerConfig = SpellerConfig()) -> tuple[list[str], list[str]]:
-    "Training and held-out words: chapter 11's reader split (same list, share and seed)."
-    return reader_words(ReaderConfig(languages=(config.lang,), words=config.words, seed=config.seed))[config.lang]
+    "Training and held-out words: chapter 11's reader split (same list, share and seed); ASL also trains on rare-letter words."
+    train, test = reader_words(ReaderConfig(languages=(config.lang,), words=config.words, seed=config.seed))[config.lang]
+    rare = rare_letter_words(config.rare_words, skip=40) if config.lang == "ase" and config.rare_words else []
+    return list(train) + [w for w in rare if w not in set(test)], test
 
 def spelled_examples(words: Sequence[str], lang: str = "ase") -> list[Example]:
     "Words composed letter by letter from the real clips (chapter 11's `spell_word`, no variation), as generator examples."

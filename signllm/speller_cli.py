@@ -39,6 +39,8 @@ def speller_parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", metavar="FILE", help="fingerspelling reader for the report (default: the shipped one)")
     p.add_argument("--words", type=int, default=d.words, metavar="N", help="words in the list, 20%% of them held out "
                    "(with the default words and seed, the held-out words are the shipped reader's)")
+    p.add_argument("--rare-words", type=int, default=d.rare_words, metavar="N",
+                   help="more training words rich in rare letters (J Z Q X K Y G P), none of them a test word; 0: none")
     p.add_argument("--steps", type=int, default=d.steps, metavar="N", help="optimiser steps")
     p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N", help="words per step")
     p.add_argument("--lr", type=float, default=d.lr, metavar="LR", help="AdamW learning rate")
@@ -52,10 +54,11 @@ def speller_config(args) -> SpellerConfig:
     for name in ("words", "steps", "batch_size"):
         if getattr(args, name) < 1: raise SignLLMError(f"--{name.replace('_', '-')} must be at least 1")
     if args.words < 10: raise SignLLMError("--words must be at least 10 (20% of them are held out)")
+    if not 0 <= args.rare_words <= 1000: raise SignLLMError(f"--rare-words must be between 0 and 1000, got {args.rare_words}")
     if not 0 <= args.word_dropout < 1: raise SignLLMError(f"--word-dropout must be in [0, 1), got {args.word_dropout}")
     if not args.lr > 0: raise SignLLMError(f"--lr must be positive, got {args.lr}")
-    return SpellerConfig(words=args.words, steps=args.steps, batch_size=args.batch_size, lr=args.lr, word_dropout=args.word_dropout,
-                         seed=args.seed)
+    return SpellerConfig(words=args.words, rare_words=args.rare_words, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         word_dropout=args.word_dropout, seed=args.seed)
 
 # %% ../nbs/11c_speller_appendix.ipynb #e689a6ae
 def speller_report(generator, reader, config: SpellerConfig) -> dict:

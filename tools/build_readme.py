@@ -1,10 +1,9 @@
 """Build README.md from nbs/index.ipynb with nbconvert (nbdev-readme needs Quarto, which cannot be installed here),
 and refresh the README's picture (docs/phoenix_frames.png) from a real PHOENIX sentence.
 
-Run: .venv/bin/python tools/build_readme.py
+Run: .venv/bin/python tools/build_readme.py  (--readme-only: README.md alone, without redrawing the pictures)
 """
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,17 +35,36 @@ def build_hello(out: Path):
     Image.fromarray(strip).save(out, optimize=True)
 
 
+ECHO_FALSE = re.compile(r"^\s*#\|\s*echo:\s*false\s*$", re.M)  # the Quarto/nbdev directive: show the output, not the code
+
+
 def build_readme():
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", str(REPO / "nbs" / "index.ipynb"),
-                    "--output", "README", "--output-dir", str(REPO)], check=True, capture_output=True)
-    readme = REPO / "README.md"
-    text = readme.read_text()
+    """README.md from nbs/index.ipynb: the notebook is executed (its `#| echo: false` cells compute tables such as the
+    syllabus, whose run times come from nbs/course_timings.json), those cells are replaced by their Markdown output,
+    and the result is converted to Markdown."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import MarkdownExporter
+    nb = nbformat.read(REPO / "nbs" / "index.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO / "nbs")}}).execute()
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and ECHO_FALSE.search(cell.source):
+            shown = [o["data"]["text/markdown"] for o in cell.outputs
+                     if o.get("output_type") in ("display_data", "execute_result") and "text/markdown" in o.get("data", {})]
+            if not shown: raise SystemExit(f"an `#| echo: false` cell of index.ipynb shows no Markdown: {cell.source[:80]!r}")
+            cell = nbformat.v4.new_markdown_cell("\n\n".join(shown))
+        cells.append(cell)
+    nb.cells = cells
+    text, _ = MarkdownExporter().from_notebook_node(nb)
     footer = "\n<!-- Generated from nbs/index.ipynb by tools/build_readme.py: edit the notebook, not this file. -->\n"
-    readme.write_text(text.strip() + "\n" + footer)
+    (REPO / "README.md").write_text(text.strip() + "\n" + footer)
 
 
 if __name__ == "__main__":
-    build_picture(REPO / "docs" / "phoenix_frames.png")
-    build_hello(REPO / "docs" / "hello_frames.png")
+    import sys
+    if "--readme-only" not in sys.argv:  # --readme-only: leave the two pictures alone
+        build_picture(REPO / "docs" / "phoenix_frames.png")
+        build_hello(REPO / "docs" / "hello_frames.png")
     build_readme()
-    print("wrote README.md, docs/phoenix_frames.png and docs/hello_frames.png")
+    print("wrote README.md" + ("" if "--readme-only" in sys.argv else ", docs/phoenix_frames.png and docs/hello_frames.png"))

@@ -16,7 +16,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 
 echo "== 2/4 notebooks (nbdev-test; cells flagged slow/notest are skipped)"
-nbdev-test --n-workers 2 --timing || failed+=(notebooks)
+nbdev-test --n-workers 2 --timing 2>&1 | tee "${TMPDIR:-/tmp}/signllm-nbdev-test.log" || failed+=(notebooks)
+# the README's run times: .venv/bin/python tools/course_timings.py "${TMPDIR:-/tmp}/signllm-nbdev-test.log" && .venv/bin/python tools/build_readme.py --readme-only
 
 echo "== 3/4 pytest"
 pytest -q
