@@ -45,7 +45,7 @@ class ReadingSettings:
     gap: float = 0.35  # a frame costs this when it is between letters: a letter must look nearer than this to claim it
     hold: int = 2  # frames (at `fps`) a letter is shown at least
     new_letter: float = 0.1  # what starting another letter costs in a free reading (fewer, longer letters)
-    rarity: float = 0.02  # per frame, per step down the Zipf scale (7 = "the", 1 = once in 10 million words)
+    rarity: float = 0.02  # per frame, per step down the Zipf scale (7 = "the", 1 = once in 100 million words)
     trust: float = 0.01  # the list's best word is read when it fits at most this much worse per frame than the free reading
     words: int = 30000  # the word list: this many of the spoken language's most frequent words (wordfreq)
     fps: float = 25.0  # the recording is resampled to this rate first
@@ -56,22 +56,27 @@ READING = ReadingSettings()
 def reading_track(pose: Pose,  # a recording of fingerspelling (any layout, any frame rate)
                   fps: float = READING.fps,
                   ) -> tuple[HandTrack, str]:
-    "The signing hand (found by its movement, not by the tracker's left/right label) in its own frame; a hand at rest counts as unseen."
+    "The raised hand in its own frame, frame by frame, whatever the tracker called it (the more active one when both are raised); no raised hand = unseen."
     clip = prepare_clip(pose, fps)
     clip = clip.replace(data=clip.data[..., :2])  # image x and y
-    hand = dominant_hand(clip)
-    track = hand_track(clip, hand)
-    return replace(track, seen=track.in_use), hand  # a hand lowered to rest shows no letter
+    hand = dominant_hand(clip)  # found by movement and position, not by the tracker's label
+    main, other = (hand_track(clip, h) for h in (hand, "LEFT_HAND" if hand == "RIGHT_HAND" else "RIGHT_HAND"))
+    swap = other.in_use & ~main.in_use  # only the other label shows a raised hand: a label that flipped
+    pick = lambda a, b: np.where(swap.reshape(-1, *[1] * (a.ndim - 1)), b, a)
+    raised = main.in_use | other.in_use  # a hand lowered to rest shows no letter
+    return HandTrack(pick(main.shape, other.shape), pick(main.angle, other.angle), pick(main.centre, other.centre), raised, raised), hand
+
+def _fit(near: np.ndarray) -> float:
+    "How well a recording's frames fit their nearest letters (mean palm sizes over the seen frames; a frame counts at most 1)."
+    best = near.min(1)
+    return float(np.minimum(best[np.isfinite(best)], 1.0).mean()) if np.isfinite(best).any() else np.inf
 
 def letter_costs(track: HandTrack,  # reading_track
-                 hand: str,  # the hand it is ("RIGHT_HAND" or "LEFT_HAND")
                  examples: dict[str, list[tuple]],  # letter_variants(lang): each letter as several signers make it
                  ) -> tuple[np.ndarray, list[str]]:
-    "(T, U) each frame's distance to each letter's nearest example (palm sizes; inf where no raised hand), and the U letters."
-    own = next(iter(examples.values()))[0][2]  # the hand the examples are on
-    if hand != own:  # a left-handed signer: read the hand's mirror image
-        track = replace(track, shape=track.shape * np.float32([-1, 1]), angle=-track.angle)
-    return letter_distances(track, examples)
+    "(T, U) each frame's distance to each letter's nearest example (palm sizes; inf where no raised hand), and the U letters; the hand read as recorded or mirrored, whichever fits the letters better."
+    mirrored = replace(track, shape=track.shape * np.float32([-1, 1]), angle=-track.angle)  # a left hand as a right hand
+    return min((letter_distances(t, examples) for t in (track, mirrored)), key=lambda r: _fit(r[0]))
 
 # %% ../nbs/12e_letter_reader.ipynb #5ee84ff6
 def _frame_costs(near: np.ndarray, settings: ReadingSettings) -> np.ndarray:
@@ -172,7 +177,7 @@ def word_costs(near: np.ndarray,  # (T, U) letter_costs
 @dataclass
 class Reading:
     "What the letter reader saw in one recording."
-    text: str  # what it reads: the word, or the free reading when no listed word fits
+    text: str  # what it reads: the list's best word, or the free reading when that word fits too much worse
     free: str  # the letters read without the word list
     free_cost: float  # its cost per frame
     candidates: list[tuple[str, float]]  # the best words of the list with their cost per frame (rarity included), cheapest first
@@ -194,7 +199,7 @@ class LetterReader:
         "The reading with what it was chosen from."
         track, hand = reading_track(pose, self.settings.fps)
         if not track.seen.any(): raise SignLLMError("no raised hand is seen in the recording; film the signing hand in front of the chest")
-        near, letters = letter_costs(track, hand, self.examples)
+        near, letters = letter_costs(track, self.examples)
         free, free_cost = free_reading(near, letters, self.settings)
         names, costs, zipf = word_costs(near, letters, self.words, self.settings)
         total = costs + self.settings.rarity * (7 - zipf)  # a rarer word must fit better
@@ -232,8 +237,8 @@ def read_command(args) -> int:
         print(f"input: {Path(args.input).name}: {pose.n_frames} frames at {pose.fps:g} fps ({pose.duration:.1f} s); hand read: {reading.hand}")
         print(f"free reading (no word list): {lowercase(reading.free, sign_language(lang).spoken_language)} ({reading.free_cost:.3f} per frame)")
         print("best words: " + ", ".join(f"{w} ({c:.3f})" for w, c in reading.candidates))
-    print(f"note: read by the letter reader (chapter 12e: {lang} letters as {len({e[3] for ex in reader.examples.values() for e in ex})} "
-          f"signers make them, and the {len(reader.words)} most frequent spellable words; "
-          + ("a listed word" if reading.from_list else "no listed word fits, so the letters as read") + ")")
+    print(f"note: read by the letter reader (chapter 12e: {lang} letters from {len({e[3] for ex in reader.examples.values() for e in ex})} "
+          f"alphabets, one signer each, and the {len(reader.words)} most frequent spellable words; "
+          + ("a listed word" if reading.from_list else "the best listed word fits worse than the letters as read") + ")")
     print(reading.text)
     return 0

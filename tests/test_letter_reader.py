@@ -94,3 +94,16 @@ def test_translate_command_reads_with_letters_or_learned(tmp_path):
 def test_word_list_size_is_limited():
     with pytest.raises(SignLLMError, match="word list"): reading_words("ase", 10**9)
     assert READING.words <= 100_000
+
+
+def test_tracker_labels_that_flip_inside_a_recording():
+    "MediaPipe may call the signing hand LEFT for some frames: the raised hand is read whatever its label."
+    reader, word = LetterReader("ase"), "quick"
+    pose = spell_word(word, "ase", augment=HELD_OUT_DISTORTION, rng=np.random.default_rng(3))
+    data, conf = pose.data.copy(), pose.confidence.copy()
+    right, left = SIGN50.slice("RIGHT_HAND"), SIGN50.slice("LEFT_HAND")
+    middle = slice(pose.n_frames // 3, 2 * pose.n_frames // 3)
+    for array in (data, conf):
+        r, l = array[middle, right].copy(), array[middle, left].copy()
+        array[middle, right], array[middle, left] = l, r
+    assert reader.read(pose.replace(data=data, confidence=conf)) == word
