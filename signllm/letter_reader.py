@@ -23,8 +23,8 @@ from .scoring import HandTrack, dominant_hand, hand_track
 from .classroom import letter_distances, letter_variants
 
 # %% auto #0
-__all__ = ['FLUENT', 'READING', 'another_signer', 'ReadingSettings', 'reading_track', 'letter_costs', 'free_reading',
-           'reading_words', 'word_costs', 'Reading', 'LetterReader', 'read_command']
+__all__ = ['FLUENT', 'READING', 'MAX_WORD_SECONDS', 'another_signer', 'ReadingSettings', 'reading_track', 'letter_costs',
+           'free_reading', 'reading_words', 'word_costs', 'Reading', 'LetterReader', 'read_command']
 
 # %% ../nbs/12e_letter_reader.ipynb #779a53a0
 FLUENT = Augment(tempo=(1, 1), hold=(0.2, 0.2), speed=(3, 3), rotate=8, scale=0.1, shift=0.05, noise=0.01, drop=0.03, mirror=0)
@@ -51,6 +51,7 @@ class ReadingSettings:
     fps: float = 25.0  # the recording is resampled to this rate first
 
 READING = ReadingSettings()
+MAX_WORD_SECONDS = 60.0  # the reader reads one fingerspelled word; a longer recording is refused (its time grows with length)
 
 # %% ../nbs/12e_letter_reader.ipynb #99f4e00c
 def reading_track(pose: Pose,  # a recording of fingerspelling (any layout, any frame rate)
@@ -197,6 +198,9 @@ class LetterReader:
 
     def explain(self, pose: Pose) -> Reading:
         "The reading with what it was chosen from."
+        if pose.duration > MAX_WORD_SECONDS:
+            raise SignLLMError(f"the recording is {pose.duration:.0f} s long; the letter reader reads one fingerspelled word "
+                               f"(at most {MAX_WORD_SECONDS:.0f} s): cut the clip to the word")
         track, hand = reading_track(pose, self.settings.fps)
         if not track.seen.any(): raise SignLLMError("no raised hand is seen in the recording; film the signing hand in front of the chest")
         near, letters = letter_costs(track, self.examples)

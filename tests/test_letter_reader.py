@@ -107,3 +107,11 @@ def test_tracker_labels_that_flip_inside_a_recording():
         r, l = array[middle, right].copy(), array[middle, left].copy()
         array[middle, right], array[middle, left] = l, r
     assert reader.read(pose.replace(data=data, confidence=conf)) == word
+
+
+def test_a_long_recording_is_refused_in_one_line():
+    from signllm.letter_reader import MAX_WORD_SECONDS
+    pose = spell_word("hello", "ase")
+    repeats = int(MAX_WORD_SECONDS * pose.fps / pose.n_frames) + 2
+    long = pose.replace(data=np.tile(pose.data, (repeats, 1, 1)), confidence=np.tile(pose.confidence, (repeats, 1)))
+    with pytest.raises(SignLLMError, match="cut the clip to the word"): LetterReader("ase").read(long)
