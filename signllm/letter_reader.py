@@ -161,14 +161,15 @@ def word_costs(near: np.ndarray,  # (T, U) letter_costs
         may_stay = ~is_letter | (frame == h - 1)  # between letters, or a letter held on
         may_skip = np.r_[False, False, is_letter[2:] & (frame[2:] == 0) & is_letter[:-2]]  # letter to letter, nothing between
         letter_of = spelled[:, kind[is_letter]]  # (W, letter states)
-        acc = np.full((len(group), len(kind)), np.inf)
-        e = np.full(acc.shape, settings.gap); e[:, is_letter] = cost[0][letter_of]
+        skip_to = np.flatnonzero(may_skip)
+        acc, e = np.full((len(group), len(kind)), np.inf), np.full((len(group), len(kind)), settings.gap)
+        e[:, is_letter] = cost[0][letter_of]  # what each state costs at a frame ("between letters": gap)
         acc[:, :2] = e[:, :2]
         for t in range(1, T):
             new = np.where(may_stay, acc, np.inf)
             new[:, 1:] = np.minimum(new[:, 1:], acc[:, :-1])
-            new[:, may_skip] = np.minimum(new[:, may_skip], acc[:, np.flatnonzero(may_skip) - 2])
-            e = np.full(acc.shape, settings.gap); e[:, is_letter] = cost[t][letter_of]
+            new[:, skip_to] = np.minimum(new[:, skip_to], acc[:, skip_to - 2])
+            e[:, is_letter] = cost[t][letter_of]
             acc = new + e
         names += group; totals.append(np.minimum(acc[:, -1], acc[:, -2]) / T)
     if not names: return [], np.zeros(0), np.zeros(0)
@@ -232,9 +233,7 @@ def read_command(args) -> int:
     lang = sign_language(lang).code  # one line naming the known sign languages if it is unknown
     if args.lang and args.lang != f"fs-{lang}":
         raise SignLLMError(f"--lang {args.lang} and --sign-language {args.sign_language} disagree; give one of them")
-    if lang not in default_lexicon().alphabets:
-        raise SignLLMError(f"no {lang} alphabet to read; --sign-language takes one of {', '.join(default_lexicon().alphabets)}")
-    reader = LetterReader(lang)
+    reader = LetterReader(lang)  # one line naming the alphabets the lexicon has if `lang` has none
     pose = check_signer(load_pose(args.input, args.index, what="input"), Path(args.input).name).to_sign50()
     reading = reader.explain(pose)
     if args.verbose:

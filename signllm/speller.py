@@ -38,7 +38,8 @@ def speller_words(config: SpellerConfig = SpellerConfig()) -> tuple[list[str], l
     "Training and held-out words: chapter 11's reader split (same list, share and seed); ASL also trains on rare-letter words."
     train, test = reader_words(ReaderConfig(languages=(config.lang,), words=config.words, seed=config.seed))[config.lang]
     rare = rare_letter_words(config.rare_words, skip=40) if config.lang == "ase" and config.rare_words else []
-    return list(train) + [w for w in rare if w not in set(test)], test
+    held_out = set(test)
+    return list(train) + [w for w in rare if w not in held_out], test
 
 def spelled_examples(words: Sequence[str], lang: str = "ase") -> list[Example]:
     "Words composed letter by letter from the real clips (chapter 11's `spell_word`, no variation), as generator examples."
