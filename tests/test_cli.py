@@ -152,10 +152,9 @@ def test_translate_the_real_signer_video(cli):
 
 
 def test_translate_a_video_with_nobody_in_it(cli, tmp_path):
-    import imageio.v3 as iio
     import numpy as np
-    video = tmp_path / "wall.mp4"
-    iio.imwrite(video, np.full((12, 96, 128, 3), 180, np.uint8), fps=12)  # synthetic: a grey wall, nobody signing
+    from conftest import write_clip
+    video = write_clip(tmp_path / "wall.mp4", np.full((12, 96, 128, 3), 180, np.uint8), fps=12)  # synthetic: a grey wall, nobody signing
     r = cli("translate", video)
     assert_one_line_error(r, prefix="signllm translate: error:")
     assert "no signer found in wall.mp4" in r.stderr

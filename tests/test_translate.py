@@ -168,9 +168,8 @@ def test_translate_command(translator, tmp_path):
 
 
 def test_translate_video_without_signer(translator, tmp_path):
-    import imageio.v3 as iio
-    video = tmp_path / "wall.mp4"
-    iio.imwrite(video, np.full((10, 96, 128, 3), 180, np.uint8), fps=10)  # synthetic: a grey wall, nobody signing
+    from conftest import write_clip
+    video = write_clip(tmp_path / "wall.mp4", np.full((10, 96, 128, 3), 180, np.uint8), fps=10)  # synthetic: a grey wall, nobody signing
     code, out, err = run(translate_main, [video, "--model", save_translator(translator, tmp_path / "t.safetensors")])
     assert code == 2 and "no signer found in wall.mp4" in err
 
